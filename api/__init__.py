@@ -1,0 +1,1 @@
+"""Thin interfaces over kb.library: the HTTP app and the CLI."""

@@ -1,0 +1,137 @@
+"""The `kb` command line: parses arguments, calls kb.library, prints with rich (or JSON with --json)."""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from ingest.readers import ReaderError
+from kb.models import Filters, Kind
+
+app = typer.Typer(help="Ask questions of podcast transcripts and notes, with cited answers.", no_args_is_help=True)
+out = Console()
+err = Console(stderr=True)
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="print JSON instead of tables")]
+K = Annotated[int, typer.Option("-k", "--k", min=1, max=100, help="number of results")]
+Speaker = Annotated[Optional[str], typer.Option(help="only passages by this speaker (name or part of it)")]
+EpisodeOpt = Annotated[Optional[str], typer.Option("--episode", help="only this episode (id or part of the title)")]
+KindOpt = Annotated[Optional[Kind], typer.Option(help="only this kind of passage")]
+
+
+def _kb(build: bool = True):
+    from kb.library import KnowledgeBase
+
+    kb = KnowledgeBase()
+    if build and kb.ensure_ingested(progress=True) is not None:
+        err.print(f"[dim]built the index from {', '.join(str(p) for p in kb.settings.corpus_dirs)}[/dim]")
+    return kb
+
+
+def _dump(data) -> None:
+    typer.echo(json.dumps(data, indent=2, ensure_ascii=False))
+
+
+@app.command()
+def ingest(paths: Annotated[Optional[list[Path]], typer.Argument(help="files or folders (default: corpus/)")] = None,
+           prune: Annotated[bool, typer.Option(help="remove episodes whose files are gone")] = False,
+           as_json: JsonOpt = False) -> None:
+    """Add new and changed transcripts to the index; unchanged ones are skipped."""
+    kb = _kb(build=False)
+    try:
+        report = kb.ingest(paths or None, prune=prune, progress=not as_json)
+    except FileNotFoundError as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2)
+    if as_json:
+        _dump(report.model_dump())
+    else:
+        out.print(f"added {len(report.added)}, updated {len(report.updated)}, skipped {len(report.skipped)}, "
+                  f"removed {len(report.removed)}, failed {len(report.failed)}; embedded {report.chunks_embedded} "
+                  f"chunks; index version {report.index_version}")
+        for path, why in report.failed.items():
+            err.print(f"[yellow]skipped[/yellow] {why}")
+    if report.failed:
+        raise typer.Exit(1)
+
+
+@app.command()
+def search(query: str, k: K = 10, speaker: Speaker = None, episode: EpisodeOpt = None, kind: KindOpt = None,
+           as_json: JsonOpt = False) -> None:
+    """Passages that match a query, best first."""
+    hits = _kb().search(query, k, Filters(speaker=speaker, episode=episode, kind=kind))
+    if as_json:
+        return _dump({"results": [h.model_dump(mode="json") for h in hits]})
+    if not hits:
+        out.print("no results")
+    for i, h in enumerate(hits, 1):
+        where = f"{h.episode.title}" + (f" @ {h.start}" if h.start else "") + f"  ({h.source})"
+        out.print(f"[bold]{i}.[/bold] [cyan]{h.speaker or h.kind.value}[/cyan] — {where}")
+        out.print(f"   {h.text[:400]}{'…' if len(h.text) > 400 else ''}\n", highlight=False)
+
+
+@app.command()
+def ask(question: str, k: K = 5, speaker: Speaker = None, episode: EpisodeOpt = None, kind: KindOpt = None,
+        as_json: JsonOpt = False) -> None:
+    """An extractive answer with numbered citations (speaker, episode, timestamp)."""
+    answer = _kb().ask(question, k, Filters(speaker=speaker, episode=episode, kind=kind))
+    if as_json:
+        return _dump(answer.model_dump(mode="json"))
+    out.print(answer.answer, highlight=False)
+    if answer.abstained:
+        out.print("\n[bold]Closest matches:[/bold]")
+        for h in answer.closest[:3]:
+            out.print(f"- {h.speaker or h.kind.value}, {h.episode.title}" + (f" @ {h.start}" if h.start else "")
+                      + f": {h.text[:200]}…", highlight=False)
+        return
+    out.print()
+    for c in answer.citations:
+        when = f" @ {c.start}" if c.start else ""
+        out.print(f"[bold][{c.n}][/bold] [cyan]{c.speaker or 'notes'}[/cyan], “{c.episode.title}”{when} "
+                  f"[dim]({c.source}, chars {c.char_start}–{c.char_end})[/dim]", highlight=False)
+
+
+@app.command()
+def episodes(as_json: JsonOpt = False) -> None:
+    """Episodes and documents in the index."""
+    eps = _kb().episodes()
+    if as_json:
+        return _dump([e.model_dump(mode="json") for e in eps])
+    table = Table("id", "title", "kind", "speakers", "chunks")
+    for e in eps:
+        table.add_row(e.id, e.title, e.kind.value, ", ".join(e.speakers), str(e.chunks))
+    out.print(table)
+
+
+@app.command()
+def stats(as_json: JsonOpt = False) -> None:
+    """What the index holds and where it lives."""
+    s = _kb().stats()
+    if as_json:
+        return _dump(s.model_dump())
+    for key, value in s.model_dump().items():
+        out.print(f"[bold]{key}[/bold]: {value}")
+
+
+@app.command()
+def serve(host: Annotated[str, typer.Option(help="interface to listen on")] = "127.0.0.1",
+          port: Annotated[int, typer.Option(min=1, max=65535)] = 8000) -> None:
+    """Serve the HTTP API (OpenAPI docs at /docs)."""
+    import uvicorn
+
+    from api.http import create_app
+
+    uvicorn.run(create_app(_kb()), host=host, port=port, log_level="warning")
+
+
+def main() -> None:
+    try:
+        app()
+    except ReaderError as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        sys.exit(1)

@@ -1,0 +1,89 @@
+"""The HTTP API: each route validates its input and calls one KnowledgeBase method."""
+
+from typing import Annotated
+
+from fastapi import Depends, FastAPI, HTTPException, Query
+from pydantic import BaseModel, Field
+
+from kb.library import KnowledgeBase
+from kb.models import Answer, Chunk, Episode, Filters, Hit, Kind
+from search.retrieval import Mode
+
+MAX_QUERY = 1000
+
+
+class SearchResponse(BaseModel):
+    results: list[Hit]
+
+
+class AskRequest(BaseModel):
+    question: str = Field(min_length=1, max_length=MAX_QUERY)
+    k: int = Field(default=5, ge=1, le=20)
+    speaker: str | None = Field(default=None, max_length=200)
+    episode: str | None = Field(default=None, max_length=200)
+    kind: Kind | None = None
+    filters: Filters | None = Field(default=None, description="alternative to the flat speaker/episode/kind fields")
+
+    def to_filters(self) -> Filters:
+        base = self.filters or Filters()
+        return Filters(speaker=self.speaker or base.speaker, episode=self.episode or base.episode,
+                       kind=self.kind or base.kind)
+
+
+class ChunkContext(BaseModel):
+    chunk: Chunk
+    context: list[Chunk]
+
+
+class Health(BaseModel):
+    status: str
+    index_version: int
+    episodes: int
+    chunks: int
+
+
+def create_app(kb: KnowledgeBase | None = None) -> FastAPI:
+    app = FastAPI(title="kb", description="Cited answers from podcast transcripts and notes", version="0.1.0")
+    state = {"kb": kb}
+
+    def get_kb() -> KnowledgeBase:
+        if state["kb"] is None:
+            state["kb"] = KnowledgeBase()
+            state["kb"].ensure_ingested()
+        return state["kb"]
+
+    KB = Annotated[KnowledgeBase, Depends(get_kb)]
+
+    @app.get("/health", response_model=Health)
+    def health(kb: KB) -> Health:
+        e, c, _ = kb.store.counts()
+        return Health(status="ok", index_version=kb.store.version(), episodes=e, chunks=c)
+
+    @app.get("/search", response_model=SearchResponse)
+    def search(kb: KB,
+               q: Annotated[str, Query(min_length=1, max_length=MAX_QUERY, description="the query")],
+               k: Annotated[int, Query(ge=1, le=100)] = 10,
+               speaker: Annotated[str | None, Query(max_length=200)] = None,
+               episode: Annotated[str | None, Query(max_length=200)] = None,
+               kind: Kind | None = None,
+               mode: Mode | None = None) -> SearchResponse:
+        hits = kb.search(q, k, Filters(speaker=speaker, episode=episode, kind=kind), mode)
+        return SearchResponse(results=hits)
+
+    @app.post("/ask", response_model=Answer)
+    def ask(kb: KB, body: AskRequest) -> Answer:
+        return kb.ask(body.question, body.k, body.to_filters())
+
+    @app.get("/episodes", response_model=list[Episode])
+    def episodes(kb: KB) -> list[Episode]:
+        return kb.episodes()
+
+    @app.get("/chunks/{chunk_id}", response_model=ChunkContext)
+    def chunk(kb: KB, chunk_id: int, context: Annotated[int, Query(ge=0, le=20)] = 0) -> ChunkContext:
+        around = kb.chunk(chunk_id, context)
+        this = next((c for c in around if c.id == chunk_id), None)
+        if this is None:
+            raise HTTPException(404, f"no chunk with id {chunk_id}")
+        return ChunkContext(chunk=this, context=around)
+
+    return app

@@ -1,0 +1,1 @@
+"""Reading transcripts and notes into speaker-true, timed chunks."""

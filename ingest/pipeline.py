@@ -1,0 +1,143 @@
+"""Batch ingest: read files, chunk, embed only what is new (by content hash), and commit the batch atomically."""
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable
+from pathlib import Path
+
+from tqdm import tqdm
+
+from ingest.chunking import chunk_document
+from ingest.readers import ReaderError, reader_for
+from kb.models import Chunk, Document, IngestReport
+from search.embedding import Embedder
+from search.store import Store
+
+CHUNKER_VERSION = "1"  # bump when chunking changes, so unchanged files are re-chunked once
+SKIP_NAMES = {"readme.md", "readme.txt", "readme", "license", "license.md", "source.md"}
+
+
+def discover(paths: Iterable[Path]) -> list[Path]:
+    """Transcript files under the given files/folders; sidecars, READMEs and hidden files are not documents."""
+    found: list[Path] = []
+    for p in paths:
+        if p.is_dir():
+            items = sorted(x for x in p.rglob("*") if x.is_file() and not any(part.startswith(".") for part in x.relative_to(p).parts))
+        elif p.exists():
+            items = [p]
+        else:
+            raise FileNotFoundError(f"{p}: no such file or folder")
+        found += [x for x in items if x.name.lower() not in SKIP_NAMES and ".meta." not in x.name]
+    return list(dict.fromkeys(found))
+
+
+def decode(path: Path, data: bytes) -> str:
+    """UTF-8 (with or without BOM) or UTF-16 with a BOM; anything else is refused with the file named."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return data.decode("utf-16")
+    if b"\x00" in data[:4096]:
+        raise ReaderError(path, "binary file (NUL bytes), not text")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise ReaderError(path, f"not UTF-8 text (byte {exc.start})", line) from exc
+
+
+def sidecar(path: Path) -> dict:
+    """Episode metadata from `<name>.meta.json` next to the transcript, if present."""
+    meta_path = path.with_name(path.name.split(".")[0] + ".meta.json")
+    if not meta_path.exists():
+        return {}
+    try:
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    except ValueError as exc:
+        raise ReaderError(meta_path, f"invalid JSON: {exc}") from exc
+    if not isinstance(meta, dict):
+        raise ReaderError(meta_path, "metadata must be a JSON object")
+    return meta
+
+
+def read_file(path: Path, root: Path | None = None) -> tuple[list[Document], str]:
+    text = decode(path, path.read_bytes())
+    source = str(path.relative_to(root)) if root and path.is_relative_to(root) else path.name
+    docs = reader_for(path, text).read(path, text, source)
+    meta = sidecar(path)
+    for doc in docs:
+        doc.meta = {**meta, **doc.meta}
+        if meta.get("title") and len(docs) == 1:
+            doc.title = meta["title"]
+        doc.speakers = {**doc.speakers, **meta.get("speakers", {})}
+    return docs, text
+
+
+def content_hash(doc: Document, settings: tuple) -> str:
+    payload = doc.model_dump_json() + json.dumps([CHUNKER_VERSION, *settings])
+    return hashlib.sha256(payload.encode()).hexdigest()
+
+
+def context_header(chunk: Chunk, full_names: dict[str, str]) -> str:
+    return chunk.embed_text(full_names).split("\n", 1)[0]
+
+
+def ingest(store: Store, embedder: Embedder, paths: list[Path], *, prune: bool = False, max_words: int = 200,
+           min_words: int = 60, batch_size: int = 16, progress: bool = False) -> IngestReport:
+    report = IngestReport()
+    state = store.episode_state()
+    settings = (max_words, min_words)
+    pending: list[tuple[Document, list[Chunk], str, str]] = []
+    seen_ids: dict[str, str] = {}
+    files = discover(paths)
+    for path in tqdm(files, desc="reading", unit="file", disable=not progress or len(files) < 20):
+        root = next((p for p in paths if p.is_dir() and path.is_relative_to(p)), None)
+        try:
+            docs, text = read_file(path, root)
+        except (ReaderError, OSError, UnicodeError) as exc:
+            report.failed[str(path)] = str(exc)
+            continue
+        for doc in docs:
+            abspath = str(path.resolve())
+            owner = seen_ids.get(doc.id) or state.get(doc.id, (None, abspath))[1]
+            if owner != abspath:  # same id from another file: keep both, stably
+                doc.id = f"{doc.id}-{hashlib.sha1(abspath.encode()).hexdigest()[:6]}"
+            seen_ids[doc.id] = abspath
+            h = content_hash(doc, settings)
+            if doc.id in state and state[doc.id][0] == h:
+                report.skipped.append(doc.id)
+                continue
+            chunks = chunk_document(doc, text, max_words, min_words)
+            (report.updated if doc.id in state else report.added).append(doc.id)
+            pending.append((doc, chunks, h, abspath))
+
+    texts = {}
+    for doc, chunks, _, _ in pending:
+        for c in chunks:
+            t = c.embed_text(doc.speakers)
+            texts[hashlib.sha256(t.encode()).hexdigest()] = t
+    missing = store.missing_embeddings(list(texts), embedder.name)
+    report.chunks_embedded = len(missing)
+    step = max(batch_size * 16, 64)
+    with tqdm(total=len(missing), desc="embedding", unit="chunk", disable=not progress or not missing) as bar:
+        for i in range(0, len(missing), step):
+            part = missing[i:i + step]
+            store.put_embeddings(part, embedder.encode([texts[h] for h in part], batch_size=batch_size), embedder.name)
+            bar.update(len(part))
+
+    read_paths = set(seen_ids.values())  # episodes gone from a file that is still there
+    gone = [eid for eid, (_, fpath) in state.items() if fpath in read_paths and eid not in seen_ids]
+    if prune:
+        roots = [str(p.resolve()) for p in paths]
+        gone += [eid for eid, (_, fpath) in state.items()
+                 if any(fpath.startswith(r) for r in roots) and not Path(fpath).exists()]
+    if pending or gone:
+        with store.transaction():
+            for doc, chunks, h, abspath in pending:
+                hashes = [hashlib.sha256(c.embed_text(doc.speakers).encode()).hexdigest() for c in chunks]
+                store.replace_episode(doc, chunks, h, abspath, hashes, [context_header(c, doc.speakers) for c in chunks])
+            for eid in gone:
+                store.delete_episode(eid)
+            store.bump_version()
+        report.removed = gone
+    report.index_version = store.version()
+    return report

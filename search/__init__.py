@@ -1,0 +1,1 @@
+"""Embedding, the store and vector index, retrieval and answering."""

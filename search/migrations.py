@@ -1,0 +1,75 @@
+"""Ordered schema migrations, recorded in a table so an old store upgrades in place."""
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+from datetime import datetime, timezone
+
+MIGRATIONS: list[tuple[str, Callable[[sqlite3.Connection], None]]] = []
+
+
+def migration(fn: Callable[[sqlite3.Connection], None]) -> Callable[[sqlite3.Connection], None]:
+    MIGRATIONS.append((fn.__name__, fn))
+    return fn
+
+
+def migrate(db: sqlite3.Connection) -> list[str]:
+    """Apply the migrations this store has not seen yet, each in its own transaction."""
+    db.execute("CREATE TABLE IF NOT EXISTS _migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)")
+    done = {row[0] for row in db.execute("SELECT name FROM _migrations")}
+    applied = []
+    for name, fn in MIGRATIONS:
+        if name in done:
+            continue
+        with db:
+            fn(db)
+            db.execute("INSERT INTO _migrations VALUES (?, ?)", (name, datetime.now(timezone.utc).isoformat()))
+        applied.append(name)
+    return applied
+
+
+@migration
+def m001_initial(db: sqlite3.Connection) -> None:
+    db.executescript(
+        """
+        CREATE TABLE episodes (
+            id TEXT PRIMARY KEY,
+            title TEXT NOT NULL,
+            source TEXT NOT NULL,
+            path TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            content_hash TEXT NOT NULL,
+            speakers TEXT NOT NULL DEFAULT '{}',
+            meta TEXT NOT NULL DEFAULT '{}',
+            ingested_at TEXT NOT NULL
+        );
+        CREATE INDEX episodes_path ON episodes(path);
+        CREATE TABLE chunks (
+            id INTEGER PRIMARY KEY,
+            episode_id TEXT NOT NULL REFERENCES episodes(id) ON DELETE CASCADE,
+            ordinal INTEGER NOT NULL,
+            text TEXT NOT NULL,
+            speaker TEXT,
+            speakers TEXT NOT NULL DEFAULT '[]',
+            start_s REAL,
+            end_s REAL,
+            char_start INTEGER NOT NULL,
+            char_end INTEGER NOT NULL,
+            kind TEXT NOT NULL,
+            section TEXT,
+            embed_hash TEXT NOT NULL,
+            UNIQUE (episode_id, ordinal)
+        );
+        CREATE INDEX chunks_embed_hash ON chunks(embed_hash);
+        CREATE TABLE embeddings (
+            hash TEXT NOT NULL,
+            model TEXT NOT NULL,
+            dim INTEGER NOT NULL,
+            vector BLOB NOT NULL,
+            PRIMARY KEY (hash, model)
+        );
+        CREATE VIRTUAL TABLE chunks_fts USING fts5(text, context, tokenize = 'porter unicode61');
+        CREATE TABLE state (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+        INSERT INTO state VALUES ('index_version', '0');
+        """
+    )

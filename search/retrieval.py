@@ -1,0 +1,100 @@
+"""Hybrid retrieval: FAISS dense + FTS5 BM25, fused by reciprocal rank, filtered, with near-duplicates collapsed."""
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from enum import Enum
+
+import numpy as np
+from spacy.lang.en.stop_words import STOP_WORDS
+
+from ingest.text import format_clock
+from kb.models import Chunk, EpisodeRef, Filters, Hit
+from search.store import Store
+from search.vector_index import VectorIndex
+
+_TERM = re.compile(r"[\w’']+")
+RRF_K = 60
+
+
+class Mode(str, Enum):
+    keyword = "keyword"
+    dense = "dense"
+    hybrid = "hybrid"
+
+
+def query_terms(query: str) -> list[str]:
+    """Content words of the query for BM25: lower-cased, de-duplicated, stop words dropped."""
+    words = [w.lower().replace("’", "'").strip("'") for w in _TERM.findall(query)]
+    terms = [w.split("'")[0] for w in words if w and w not in STOP_WORDS and len(w) > 1]
+    return list(dict.fromkeys(t for t in terms if t))
+
+
+def rrf(*ranked: list[tuple[int, float]], k: int = RRF_K) -> list[tuple[int, float]]:
+    scores: dict[int, float] = {}
+    for lst in ranked:
+        for rank, (cid, _) in enumerate(lst):
+            scores[cid] = scores.get(cid, 0.0) + 1.0 / (k + rank + 1)
+    return sorted(scores.items(), key=lambda x: -x[1])
+
+
+def _words(text: str) -> set[str]:
+    return set(w.lower() for w in _TERM.findall(text))
+
+
+def collapse(ranked: list[tuple[int, float]], chunks: dict[int, Chunk], threshold: float = 0.8) -> list[tuple[int, float]]:
+    """Drop hits that overlap a better hit's characters or repeat its words (quoted replies, reposts)."""
+    kept: list[tuple[int, float]] = []
+    kept_words: list[set[str]] = []
+    for cid, score in ranked:
+        c = chunks.get(cid)
+        if c is None:
+            continue
+        w = _words(c.text)
+        dup = False
+        for (kid, _), kw in zip(kept, kept_words):
+            k = chunks[kid]
+            if k.source == c.source and k.char_start < c.char_end and c.char_start < k.char_end and k.episode_id == c.episode_id:
+                dup = True
+            elif w and kw and len(w & kw) / min(len(w), len(kw)) >= threshold:
+                dup = True
+            if dup:
+                break
+        if not dup:
+            kept.append((cid, score))
+            kept_words.append(w)
+    return kept
+
+
+def to_hit(c: Chunk, score: float) -> Hit:
+    return Hit(chunk_id=c.id, text=c.text, score=round(float(score), 6), speaker=c.speaker, speakers=c.speakers,
+               start=format_clock(c.start), end=format_clock(c.end), start_seconds=c.start,
+               episode=EpisodeRef(id=c.episode_id, title=c.episode_title), source=c.source, kind=c.kind,
+               section=c.section, char_start=c.char_start, char_end=c.char_end)
+
+
+class Retriever:
+    """Ranks chunks for a query; the store and index are passed in so the library controls reloading."""
+
+    def __init__(self, store: Store, index: VectorIndex, encode_query: Callable[[str], np.ndarray], candidates: int = 100):
+        self.store, self.index, self.encode_query, self.candidates = store, index, encode_query, candidates
+
+    def dense(self, query: str, n: int, allowed: np.ndarray | None) -> list[tuple[int, float]]:
+        return self.index.search(self.encode_query(query), n, allowed)
+
+    def keyword(self, query: str, n: int, filters: Filters | None) -> list[tuple[int, float]]:
+        return self.store.keyword_search(query_terms(query), n, filters)
+
+    def ranked(self, query: str, filters: Filters | None = None, mode: Mode = Mode.hybrid) -> list[tuple[int, float]]:
+        n = self.candidates
+        if mode == Mode.keyword:
+            return self.keyword(query, n, filters)
+        allowed = self.store.filter_ids(filters)
+        if mode == Mode.dense:
+            return self.dense(query, n, allowed)
+        return rrf(self.dense(query, n, allowed), self.keyword(query, n, filters))
+
+    def search(self, query: str, k: int = 10, filters: Filters | None = None, mode: Mode = Mode.hybrid) -> list[Hit]:
+        ranked = self.ranked(query, filters, mode)[: max(k * 3, 30)]
+        chunks = self.store.chunks([cid for cid, _ in ranked])
+        return [to_hit(chunks[cid], s) for cid, s in collapse(ranked, chunks)[:k]]

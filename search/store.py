@@ -1,0 +1,193 @@
+"""SQLite store: the source of truth for episodes, chunks, vectors (keyed by content hash) and the FTS5 index."""
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+
+from kb.models import Chunk, Document, Episode, Filters, Kind
+from search.migrations import migrate
+
+_TERM = re.compile(r"\w+", re.UNICODE)
+
+
+class Store:
+    def __init__(self, path: Path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self.db = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
+        self.db.row_factory = sqlite3.Row
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA foreign_keys=ON")
+        self.db.execute("PRAGMA synchronous=NORMAL")
+        migrate(self.db)
+
+    def close(self) -> None:
+        self.db.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """One atomic batch: readers keep seeing the previous version until COMMIT."""
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        self.db.execute("COMMIT")
+
+    # --- versions ---------------------------------------------------------------------------------------
+    def version(self) -> int:
+        return int(self.db.execute("SELECT value FROM state WHERE key='index_version'").fetchone()[0])
+
+    def bump_version(self) -> int:
+        self.db.execute("UPDATE state SET value = CAST(value AS INTEGER) + 1 WHERE key='index_version'")
+        return self.version()
+
+    # --- episodes ---------------------------------------------------------------------------------------
+    def episode_state(self) -> dict[str, tuple[str, str]]:
+        """id -> (content hash, file path), what incremental ingest compares against."""
+        return {r["id"]: (r["content_hash"], r["path"]) for r in self.db.execute("SELECT id, content_hash, path FROM episodes")}
+
+    def replace_episode(self, doc: Document, chunks: list[Chunk], content_hash: str, path: str,
+                        embed_hashes: list[str], contexts: list[str]) -> None:
+        """Write one episode and its chunks, replacing any previous version (call inside a transaction)."""
+        self.delete_episode(doc.id)
+        self.db.execute(
+            "INSERT INTO episodes (id, title, source, path, kind, content_hash, speakers, meta, ingested_at)"
+            " VALUES (?,?,?,?,?,?,?,?,?)",
+            (doc.id, doc.title, doc.source, path, doc.kind.value, content_hash, json.dumps(doc.speakers),
+             json.dumps(doc.meta), datetime.now(timezone.utc).isoformat()),
+        )
+        for chunk, h, ctx in zip(chunks, embed_hashes, contexts, strict=True):
+            cur = self.db.execute(
+                "INSERT INTO chunks (episode_id, ordinal, text, speaker, speakers, start_s, end_s, char_start,"
+                " char_end, kind, section, embed_hash) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                (doc.id, chunk.ordinal, chunk.text, chunk.speaker, json.dumps(chunk.speakers), chunk.start,
+                 chunk.end, chunk.char_start, chunk.char_end, chunk.kind.value, chunk.section, h),
+            )
+            self.db.execute("INSERT INTO chunks_fts (rowid, text, context) VALUES (?,?,?)", (cur.lastrowid, chunk.text, ctx))
+
+    def delete_episode(self, episode_id: str) -> None:
+        self.db.execute("DELETE FROM chunks_fts WHERE rowid IN (SELECT id FROM chunks WHERE episode_id=?)", (episode_id,))
+        self.db.execute("DELETE FROM chunks WHERE episode_id=?", (episode_id,))
+        self.db.execute("DELETE FROM episodes WHERE id=?", (episode_id,))
+
+    def episodes(self) -> list[Episode]:
+        rows = self.db.execute(
+            "SELECT e.*, (SELECT COUNT(*) FROM chunks c WHERE c.episode_id=e.id) AS n FROM episodes e ORDER BY e.source, e.rowid"
+        )
+        return [Episode(id=r["id"], title=r["title"], source=r["source"], kind=Kind(r["kind"]),
+                        speakers=list(json.loads(r["speakers"]).values()), chunks=r["n"], meta=json.loads(r["meta"]))
+                for r in rows]
+
+    def episode(self, episode_id: str) -> Episode | None:
+        return next((e for e in self.episodes() if e.id == episode_id), None)
+
+    def full_names(self) -> dict[str, dict[str, str]]:
+        return {r["id"]: json.loads(r["speakers"]) for r in self.db.execute("SELECT id, speakers FROM episodes")}
+
+    # --- embeddings ---------------------------------------------------------------------------------------
+    def missing_embeddings(self, hashes: list[str], model: str) -> list[str]:
+        have = set()
+        uniq = list(dict.fromkeys(hashes))
+        for i in range(0, len(uniq), 500):
+            part = uniq[i:i + 500]
+            q = f"SELECT hash FROM embeddings WHERE model=? AND hash IN ({','.join('?' * len(part))})"
+            have.update(r[0] for r in self.db.execute(q, (model, *part)))
+        return [h for h in uniq if h not in have]
+
+    def put_embeddings(self, hashes: list[str], vectors: np.ndarray, model: str) -> None:
+        rows = [(h, model, int(v.shape[0]), np.asarray(v, dtype=np.float32).tobytes()) for h, v in zip(hashes, vectors, strict=True)]
+        with self.transaction():
+            self.db.executemany("INSERT OR REPLACE INTO embeddings VALUES (?,?,?,?)", rows)
+
+    def vectors(self, model: str) -> tuple[np.ndarray, np.ndarray]:
+        """Chunk ids and their vectors, for (re)building the FAISS index without re-embedding."""
+        rows = self.db.execute(
+            "SELECT c.id, e.vector, e.dim FROM chunks c JOIN embeddings e ON e.hash=c.embed_hash AND e.model=?"
+            " ORDER BY c.id", (model,)).fetchall()
+        if not rows:
+            return np.zeros(0, dtype=np.int64), np.zeros((0, 0), dtype=np.float32)
+        ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+        mat = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float32).reshape(len(rows), rows[0][2])
+        return ids, mat
+
+    def prune_embeddings(self) -> int:
+        """Drop vectors no chunk uses any more."""
+        cur = self.db.execute("DELETE FROM embeddings WHERE hash NOT IN (SELECT embed_hash FROM chunks)")
+        return cur.rowcount
+
+    # --- chunks ---------------------------------------------------------------------------------------
+    def _chunk(self, r: sqlite3.Row) -> Chunk:
+        return Chunk(id=r["id"], episode_id=r["episode_id"], episode_title=r["title"], ordinal=r["ordinal"],
+                     text=r["text"], speaker=r["speaker"], speakers=json.loads(r["speakers"]), start=r["start_s"],
+                     end=r["end_s"], char_start=r["char_start"], char_end=r["char_end"], source=r["source"],
+                     kind=Kind(r["kind"]), section=r["section"])
+
+    _SELECT = "SELECT c.*, e.title, e.source FROM chunks c JOIN episodes e ON e.id = c.episode_id"
+
+    def chunks(self, ids: list[int]) -> dict[int, Chunk]:
+        out: dict[int, Chunk] = {}
+        for i in range(0, len(ids), 500):
+            part = ids[i:i + 500]
+            q = f"{self._SELECT} WHERE c.id IN ({','.join('?' * len(part))})"
+            out.update((r["id"], self._chunk(r)) for r in self.db.execute(q, part))
+        return out
+
+    def episode_chunks(self, episode_id: str) -> list[Chunk]:
+        return [self._chunk(r) for r in self.db.execute(f"{self._SELECT} WHERE c.episode_id=? ORDER BY c.ordinal", (episode_id,))]
+
+    def neighbours(self, chunk_id: int, context: int) -> list[Chunk]:
+        row = self.db.execute("SELECT episode_id, ordinal FROM chunks WHERE id=?", (chunk_id,)).fetchone()
+        if row is None:
+            return []
+        q = f"{self._SELECT} WHERE c.episode_id=? AND c.ordinal BETWEEN ? AND ? ORDER BY c.ordinal"
+        return [self._chunk(r) for r in self.db.execute(q, (row[0], row[1] - context, row[1] + context))]
+
+    def counts(self) -> tuple[int, int, int]:
+        e = self.db.execute("SELECT COUNT(*) FROM episodes").fetchone()[0]
+        c = self.db.execute("SELECT COUNT(*) FROM chunks").fetchone()[0]
+        v = self.db.execute("SELECT COUNT(*) FROM embeddings").fetchone()[0]
+        return e, c, v
+
+    # --- filters and keyword search -----------------------------------------------------------------------
+    def _where(self, filters: Filters | None) -> tuple[str, list]:
+        clauses, args = [], []
+        if filters and filters.speaker:
+            like = f"%{filters.speaker.lower()}%"
+            clauses.append("EXISTS (SELECT 1 FROM json_each(c.speakers) s WHERE lower(s.value) LIKE ?"
+                           " OR lower(coalesce(json_extract(e.speakers, '$.\"' || s.value || '\"'), '')) LIKE ?)")
+            args += [like, like]
+        if filters and filters.episode:
+            clauses.append("(c.episode_id = ? OR lower(e.title) LIKE ?)")
+            args += [filters.episode, f"%{filters.episode.lower()}%"]
+        if filters and filters.kind:
+            clauses.append("c.kind = ?")
+            args.append(Kind(filters.kind).value)
+        return (" AND ".join(clauses) or "1"), args
+
+    def filter_ids(self, filters: Filters | None) -> np.ndarray | None:
+        """Chunk ids a filter allows, or None when nothing is filtered."""
+        if not filters or not (filters.speaker or filters.episode or filters.kind):
+            return None
+        where, args = self._where(filters)
+        rows = self.db.execute(f"SELECT c.id FROM chunks c JOIN episodes e ON e.id=c.episode_id WHERE {where}", args)
+        return np.fromiter((r[0] for r in rows), dtype=np.int64)
+
+    def keyword_search(self, terms: list[str], limit: int, filters: Filters | None = None) -> list[tuple[int, float]]:
+        """BM25 over the chunk text and its context header; terms are OR-ed, so recall does not need every word."""
+        if not terms:
+            return []
+        match = " OR ".join('"' + t.replace('"', '""') + '"' for t in terms)
+        where, args = self._where(filters)
+        q = (f"SELECT chunks_fts.rowid AS id, bm25(chunks_fts, 1.0, 0.5) AS s FROM chunks_fts"
+             f" JOIN chunks c ON c.id = chunks_fts.rowid JOIN episodes e ON e.id = c.episode_id"
+             f" WHERE chunks_fts MATCH ? AND {where} ORDER BY s LIMIT ?")
+        return [(r[0], -r[1]) for r in self.db.execute(q, (match, *args, limit))]
