@@ -1,1 +1,1 @@
-"""Thin interfaces over kb.library: the HTTP app and the CLI."""
+"""Thin interfaces over core.knowledge_base: the HTTP app and the CLI."""

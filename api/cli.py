@@ -1,4 +1,4 @@
-"""The `kb` command line: parses arguments, calls kb.library, prints with rich (or JSON with --json)."""
+"""The `kb` command line: parses arguments, calls core.knowledge_base, prints with rich (or JSON with --json)."""
 from __future__ import annotations
 
 import json
@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from ingest.readers import ReaderError
-from kb.models import Filters, Kind
+from core.models import Filters, Kind
 
 app = typer.Typer(help="Ask questions of podcast transcripts and notes, with cited answers.", no_args_is_help=True)
 out = Console()
@@ -25,7 +25,7 @@ KindOpt = Annotated[Optional[Kind], typer.Option(help="only this kind of passage
 
 
 def _kb(build: bool = True):
-    from kb.library import KnowledgeBase
+    from core.knowledge_base import KnowledgeBase
 
     kb = KnowledgeBase()
     if build and kb.ensure_ingested(progress=True) is not None:

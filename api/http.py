@@ -5,8 +5,8 @@ from typing import Annotated
 from fastapi import Depends, FastAPI, HTTPException, Query
 from pydantic import BaseModel, Field
 
-from kb.library import KnowledgeBase
-from kb.models import Answer, Chunk, Episode, Filters, Hit, Kind
+from core.knowledge_base import KnowledgeBase
+from core.models import Answer, Chunk, Episode, Filters, Hit, Kind
 from search.retrieval import Mode
 
 MAX_QUERY = 1000

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ingest.sentences import sentence_spans
-from kb.models import Chunk, Document, Kind
+from core.models import Chunk, Document, Kind
 
 _WORD = re.compile(r"\S+")
 SECONDS_PER_WORD = 0.4  # ~150 words a minute, used only past the last anchor when no rate can be measured

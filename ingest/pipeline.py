@@ -10,7 +10,7 @@ from tqdm import tqdm
 
 from ingest.chunking import chunk_document
 from ingest.readers import ReaderError, reader_for
-from kb.models import Chunk, Document, IngestReport
+from core.models import Chunk, Document, IngestReport
 from search.embedding import Embedder
 from search.store import Store
 
@@ -83,32 +83,47 @@ def context_header(chunk: Chunk, full_names: dict[str, str]) -> str:
 
 def ingest(store: Store, embedder: Embedder, paths: list[Path], *, prune: bool = False, max_words: int = 200,
            min_words: int = 60, batch_size: int = 16, progress: bool = False) -> IngestReport:
-    report = IngestReport()
-    state = store.episode_state()
-    settings = (max_words, min_words)
-    pending: list[tuple[Document, list[Chunk], str, str]] = []
-    seen_ids: dict[str, str] = {}
+    """Read files and folders, then commit what changed as one batch (see `ingest_documents`)."""
+    failed: dict[str, str] = {}
+    batch: list[tuple[Document, str, str]] = []
     files = discover(paths)
     for path in tqdm(files, desc="reading", unit="file", disable=not progress or len(files) < 20):
         root = next((p for p in paths if p.is_dir() and path.is_relative_to(p)), None)
         try:
             docs, text = read_file(path, root)
         except (ReaderError, OSError, UnicodeError) as exc:
-            report.failed[str(path)] = str(exc)
+            failed[str(path)] = str(exc)
             continue
-        for doc in docs:
-            abspath = str(path.resolve())
-            owner = seen_ids.get(doc.id) or state.get(doc.id, (None, abspath))[1]
-            if owner != abspath:  # same id from another file: keep both, stably
-                doc.id = f"{doc.id}-{hashlib.sha1(abspath.encode()).hexdigest()[:6]}"
-            seen_ids[doc.id] = abspath
-            h = content_hash(doc, settings)
-            if doc.id in state and state[doc.id][0] == h:
-                report.skipped.append(doc.id)
-                continue
-            chunks = chunk_document(doc, text, max_words, min_words)
-            (report.updated if doc.id in state else report.added).append(doc.id)
-            pending.append((doc, chunks, h, abspath))
+        batch += [(doc, text, str(path.resolve())) for doc in docs]
+    roots = [str(p.resolve()) for p in paths] if prune else []
+    report = ingest_documents(store, embedder, batch, prune_roots=roots, max_words=max_words, min_words=min_words,
+                              batch_size=batch_size, progress=progress)
+    report.failed.update(failed)
+    return report
+
+
+def ingest_documents(store: Store, embedder: Embedder, batch: list[tuple[Document, str, str]], *,
+                     prune_roots: list[str] | None = None, max_words: int = 200, min_words: int = 60,
+                     batch_size: int = 16, progress: bool = False) -> IngestReport:
+    """Add, replace or skip each (document, source text, path) by content hash; embed only unseen chunk texts;
+    commit all episode changes in one transaction, so readers see the old or the new version, never a mix."""
+    report = IngestReport()
+    state = store.episode_state()
+    settings = (max_words, min_words)
+    pending: list[tuple[Document, list[Chunk], str, str]] = []
+    seen_ids: dict[str, str] = {}
+    for doc, text, abspath in batch:
+        owner = seen_ids.get(doc.id) or state.get(doc.id, (None, abspath))[1]
+        if owner != abspath:  # same id from another file: keep both, stably
+            doc.id = f"{doc.id}-{hashlib.sha1(abspath.encode()).hexdigest()[:6]}"
+        seen_ids[doc.id] = abspath
+        h = content_hash(doc, settings)
+        if doc.id in state and state[doc.id][0] == h:
+            report.skipped.append(doc.id)
+            continue
+        chunks = chunk_document(doc, text, max_words, min_words)
+        (report.updated if doc.id in state else report.added).append(doc.id)
+        pending.append((doc, chunks, h, abspath))
 
     texts = {}
     for doc, chunks, _, _ in pending:
@@ -126,10 +141,9 @@ def ingest(store: Store, embedder: Embedder, paths: list[Path], *, prune: bool =
 
     read_paths = set(seen_ids.values())  # episodes gone from a file that is still there
     gone = [eid for eid, (_, fpath) in state.items() if fpath in read_paths and eid not in seen_ids]
-    if prune:
-        roots = [str(p.resolve()) for p in paths]
+    for root in prune_roots or []:
         gone += [eid for eid, (_, fpath) in state.items()
-                 if any(fpath.startswith(r) for r in roots) and not Path(fpath).exists()]
+                 if fpath.startswith(root) and not Path(fpath).exists() and eid not in gone]
     if pending or gone:
         with store.transaction():
             for doc, chunks, h, abspath in pending:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ingest.sentences import split_sentences
-from kb.models import Answer, Citation, Hit
+from core.models import Answer, Citation, Hit
 
 _PREFIX = re.compile(r"^[A-Z][\w’'.-]*(?: [A-Z][\w’'.-]*){0,2}: ")
 NO_ANSWER = "The corpus does not seem to cover this question. The closest passages are listed below."

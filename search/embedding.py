@@ -70,6 +70,9 @@ class SentenceTransformerEmbedder(Embedder):
                 raise ModelError(f"model {model!r}: not the packaged model and not a local folder (no hub access)")
         import torch
         from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()
 
         torch.set_num_threads(max(1, os.cpu_count() or 1))
         self.model = SentenceTransformer(str(path), device="cpu", local_files_only=True)

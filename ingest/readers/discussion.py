@@ -7,7 +7,7 @@ from pathlib import Path
 from ingest.readers.base import Reader, register
 from ingest.readers.notes import title_from_path
 from ingest.text import slugify
-from kb.models import Document, Kind, Segment
+from core.models import Document, Kind, Segment
 
 _LINE = re.compile(r"[^\n]+")
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from ingest.readers.base import Reader, register
 from ingest.text import clean, is_heading, paragraphs, slugify
-from kb.models import Document, Kind, Segment
+from core.models import Document, Kind, Segment
 
 _MD_HEADING = re.compile(r"^[ \t]*#{1,6}[ \t]+(.+?)[ \t#]*$", re.M)
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from ingest.readers.base import Reader, register
 from ingest.text import clean, is_heading, paragraphs, parse_clock, slugify
-from kb.models import Document, Kind, Segment
+from core.models import Document, Kind, Segment
 
 _BULLET = re.compile(r"^[ \t]*•[ \t]+(\S.*?)[ \t]*$", re.M)
 _TRANSCRIPT = re.compile(r"^(?:here is the )?transcript\b[^\n]{0,40}$", re.I)

@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 
 from ingest import pipeline
-from kb.models import Answer, Chunk, Episode, Filters, IngestReport, Stats
-from kb.settings import Settings, get_settings
+from core.models import Answer, Chunk, Episode, Filters, IngestReport, Stats
+from core.settings import Settings, get_settings
 from search.answer import AnswerPolicy, build_answer
 from search.embedding import Embedder, get_embedder
 from search.retrieval import Mode, Retriever

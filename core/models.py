@@ -100,6 +100,7 @@ class Hit(BaseModel):
     section: str | None = None
     char_start: int
     char_end: int
+    themes: list[str] = Field(default_factory=list)
 
 
 class Citation(BaseModel):
@@ -113,6 +114,7 @@ class Citation(BaseModel):
     source: str
     char_start: int
     char_end: int
+    themes: list[str] = Field(default_factory=list)
 
 
 class Answer(BaseModel):
@@ -127,6 +129,7 @@ class Filters(BaseModel):
     speaker: str | None = None
     episode: str | None = None
     kind: Kind | None = None
+    themes: list[str] = Field(default_factory=list, description="passages tagged with any of these themes")
 
 
 class Stats(BaseModel):

@@ -1,1 +1,0 @@
-"""kb: a podcast knowledge base. The library API lives in `kb.library`."""
