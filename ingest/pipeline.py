@@ -73,7 +73,7 @@ def read_file(path: Path, root: Path | None = None) -> tuple[list[Document], str
 
 
 def content_hash(doc: Document, settings: tuple) -> str:
-    payload = doc.model_dump_json() + json.dumps([CHUNKER_VERSION, *settings])
+    payload = json.dumps([doc.model_dump(mode="json"), CHUNKER_VERSION, *settings], sort_keys=True)
     return hashlib.sha256(payload.encode()).hexdigest()
 
 

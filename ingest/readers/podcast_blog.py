@@ -98,7 +98,7 @@ def _turns(text: str, blocks: list[tuple[int, int]]) -> list[Segment]:
 def _full_names(post: str, short_names: set[str]) -> dict[str, str]:
     """`Maria` -> `Maria Bracho`: the most frequent capitalised surname following the first name in the post."""
     names = {}
-    for short in short_names:
+    for short in sorted(short_names):
         if " " in short:
             names[short] = short
             continue
