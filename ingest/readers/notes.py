@@ -9,6 +9,7 @@ from ingest.text import clean, is_heading, paragraphs, slugify
 from core.models import Document, Kind, Segment
 
 _MD_HEADING = re.compile(r"^[ \t]*#{1,6}[ \t]+(.+?)[ \t#]*$", re.M)
+_CLOSING_HASHES = re.compile(r"[ \t]+#+$")
 
 
 def title_from_path(path: Path) -> str:
@@ -35,7 +36,7 @@ class NotesReader(Reader):
             for a, b in _split_markdown_headings(text, a, b):
                 block = text[a:b]
                 if is_heading(block):
-                    section = clean(block).lstrip("#").strip()
+                    section = _CLOSING_HASHES.sub("", clean(block).lstrip("#").strip())  # `## Title ##`
                     continue
                 segments.append(Segment(text=clean(block), char_start=a, char_end=b, kind=Kind.note, section=section))
         return [Document(id=slugify(path.name.split(".")[0]), title=title, source=source, kind=Kind.note,
