@@ -1,0 +1,173 @@
+"""Batch ingest: incremental by content hash, embeddings cached by content hash, failures named, prune."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from core.models import Kind
+from ingest.pipeline import decode, discover, ingest
+from ingest.readers import ReaderError
+from search.embedding import FakeEmbedder
+from search.store import Store
+from tests.ingest.test_discussion import THREAD
+from tests.ingest.test_notes import NOTES
+from tests.ingest.test_podcast_blog import BLOG
+
+
+class CountingEmbedder(FakeEmbedder):
+    def __init__(self):
+        super().__init__()
+        self.texts: list[str] = []
+
+    def encode(self, texts, batch_size=16, progress=False):
+        self.texts += list(texts)
+        return super().encode(texts, batch_size, progress)
+
+
+@pytest.fixture
+def corpus(tmp_path):
+    root = tmp_path / "corpus"
+    root.mkdir()
+    (root / "blog.txt").write_text(BLOG, encoding="utf-8")
+    (root / "team-notes.md").write_text(NOTES, encoding="utf-8")
+    (root / "thread.txt").write_text(THREAD, encoding="utf-8")
+    (root / "README.md").write_text("# not a document\n", encoding="utf-8")
+    (root / ".hidden.txt").write_text("hidden\n", encoding="utf-8")
+    return root
+
+
+@pytest.fixture
+def store(data_dir):
+    s = Store(data_dir / "kb.sqlite")
+    yield s
+    s.close()
+
+
+BLOG_IDS = ["leading-change-with-maria-bracho", "book-notes-on-focus", "leading-change-with-maria-bracho-2"]
+
+
+def test_first_ingest_adds_everything(store, corpus):
+    emb = CountingEmbedder()
+    report = ingest(store, emb, [corpus])
+    assert sorted(report.added) == sorted(BLOG_IDS + ["team-notes", "thread"])
+    assert report.updated == report.skipped == report.removed == [] and report.failed == {}
+    e, c, v = store.counts()
+    assert e == 5 and c > 5 and v == c == report.chunks_embedded == len(emb.texts)
+    assert report.index_version == store.version() == 1
+    eps = {ep.id: ep for ep in store.episodes()}
+    assert eps["leading-change-with-maria-bracho"].kind == Kind.transcript
+    assert eps["leading-change-with-maria-bracho"].speakers == ["Alexis", "Maria Bracho"]
+    assert eps["thread"].source == "thread.txt"
+
+
+def test_discover_skips_readmes_hidden_and_sidecars(corpus):
+    (corpus / "blog.meta.json").write_text("{}", encoding="utf-8")
+    assert [p.name for p in discover([corpus])] == ["blog.txt", "team-notes.md", "thread.txt"]
+    with pytest.raises(FileNotFoundError, match="nope"):
+        discover([corpus / "nope"])
+
+
+def test_reingest_skips_everything_and_embeds_nothing(store, corpus):
+    ingest(store, CountingEmbedder(), [corpus])
+    version = store.version()
+    emb = CountingEmbedder()
+    report = ingest(store, emb, [corpus])
+    assert sorted(report.skipped) == sorted(BLOG_IDS + ["team-notes", "thread"])
+    assert report.added == report.updated == [] and report.chunks_embedded == 0 and emb.texts == []
+    assert store.version() == version  # nothing committed, the index stays valid
+
+
+def test_changing_one_file_updates_only_its_episode(store, corpus):
+    ingest(store, CountingEmbedder(), [corpus])
+    before = {c.id: c for c in store.episode_chunks("thread")}
+    (corpus / "team-notes.md").write_text(NOTES.replace("Last paragraph.", "A brand new closing paragraph."),
+                                          encoding="utf-8")
+    emb = CountingEmbedder()
+    report = ingest(store, emb, [corpus])
+    assert report.updated == ["team-notes"]
+    assert sorted(report.skipped) == sorted(BLOG_IDS + ["thread"])
+    assert report.chunks_embedded == len(emb.texts) >= 1
+    assert all("brand new closing" in t for t in emb.texts)  # only the changed passage is embedded again
+    assert {c.id: c for c in store.episode_chunks("thread")} == before
+    assert any("brand new closing" in c.text for c in store.episode_chunks("team-notes"))
+    assert not any("Last paragraph" in c.text for c in store.episode_chunks("team-notes"))
+
+
+def test_post_removed_from_a_file_is_removed(store, corpus):
+    ingest(store, CountingEmbedder(), [corpus])
+    cut = BLOG.index(" • Book Notes on Focus")
+    (corpus / "blog.txt").write_text(BLOG[:cut], encoding="utf-8")
+    report = ingest(store, CountingEmbedder(), [corpus])
+    assert sorted(report.removed) == ["book-notes-on-focus", "leading-change-with-maria-bracho-2"]
+    assert {e.id for e in store.episodes()} == {"leading-change-with-maria-bracho", "team-notes", "thread"}
+
+
+def test_prune_removes_episodes_of_deleted_files_only_when_asked(store, corpus):
+    ingest(store, CountingEmbedder(), [corpus])
+    (corpus / "thread.txt").unlink()
+    report = ingest(store, CountingEmbedder(), [corpus])
+    assert report.removed == [] and store.episode_chunks("thread")
+    report = ingest(store, CountingEmbedder(), [corpus], prune=True)
+    assert report.removed == ["thread"]
+    assert store.episode_chunks("thread") == [] and "thread" not in {e.id for e in store.episodes()}
+    assert len(store.episodes()) == 4
+
+
+def test_prune_leaves_other_roots_alone(store, corpus, tmp_path):
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "other-notes.md").write_text("## Other\n\nSomething else entirely.\n", encoding="utf-8")
+    ingest(store, CountingEmbedder(), [corpus, other])
+    (other / "other-notes.md").unlink()
+    report = ingest(store, CountingEmbedder(), [corpus], prune=True)
+    assert report.removed == []  # the deleted file was not under a pruned root
+    assert "other-notes" in {e.id for e in store.episodes()}
+
+
+def test_binary_and_undecodable_files_fail_with_their_name_while_the_rest_lands(store, corpus):
+    (corpus / "image.txt").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR")
+    (corpus / "latin1.md").write_bytes("## Caf\xe9\n\ncr\xe8me br\xfbl\xe9e\n".encode("latin-1"))
+    report = ingest(store, CountingEmbedder(), [corpus])
+    assert set(report.failed) == {str(corpus / "image.txt"), str(corpus / "latin1.md")}
+    assert "image.txt" in report.failed[str(corpus / "image.txt")]
+    assert "binary" in report.failed[str(corpus / "image.txt")]
+    assert "latin1.md" in report.failed[str(corpus / "latin1.md")]
+    assert len(report.added) == 5 and store.counts()[0] == 5
+
+
+def test_decode_accepts_bom_and_utf16():
+    assert decode(Path("a.txt"), "\ufeffhé".encode("utf-8")) == "hé"
+    assert decode(Path("a.txt"), "hé".encode("utf-16")) == "hé"
+    with pytest.raises(ReaderError, match=r"a\.txt:2: not UTF-8"):
+        decode(Path("a.txt"), b"ok\n\xff")
+
+
+def test_embeddings_are_keyed_by_content_hash(store, tmp_path):
+    root = tmp_path / "dup"
+    root.mkdir()
+    same = "The same paragraph appears twice in this file, word for word."
+    (root / "dup.md").write_text(f"## A\n\n{same}\n\n## B\n\nSomething different.\n\n## A\n\n{same}\n", encoding="utf-8")
+    emb = CountingEmbedder()
+    report = ingest(store, emb, [root])
+    chunks = store.episode_chunks("dup")
+    assert [c.text for c in chunks] == [same, "Something different.", same]
+    assert report.chunks_embedded == 2 and len(emb.texts) == 2
+    assert store.counts() == (1, 3, 2)
+    hashes = [r[0] for r in store.db.execute("SELECT embed_hash FROM chunks ORDER BY ordinal")]
+    assert hashes[0] == hashes[2] != hashes[1]
+    ids, vecs = store.vectors("fake")
+    assert len(ids) == 3 and np.allclose(vecs[0], vecs[2])
+
+
+def test_same_text_in_a_new_episode_reuses_the_stored_vector(store, tmp_path):
+    root = tmp_path / "c"
+    root.mkdir()
+    (root / "a.md").write_text("## S\n\nA paragraph about durable communication.\n", encoding="utf-8")
+    ingest(store, CountingEmbedder(), [root])
+    (root / "a.md").write_text("## S\n\nA paragraph about durable communication.\n\n## T\n\nNew text.\n",
+                               encoding="utf-8")
+    emb = CountingEmbedder()
+    report = ingest(store, emb, [root])
+    assert report.updated == ["a"] and report.chunks_embedded == 1 and "New text." in emb.texts[0]
