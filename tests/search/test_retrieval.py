@@ -1,0 +1,123 @@
+"""Hybrid retrieval: RRF fusion, filters, near-duplicate collapse, keyword-only and dense-only modes."""
+from __future__ import annotations
+
+import pytest
+
+from core.knowledge_base import KnowledgeBase
+from core.models import Chunk, Filters, Kind
+from core.settings import Settings
+from search.retrieval import Mode, collapse, query_terms, rrf
+from tests.helpers import TRANSCRIPT_ID, write_corpus
+
+
+@pytest.fixture
+def kb(tmp_path, data_dir):
+    # small chunks so each turn is its own passage and the speaker filter has something to choose between
+    kb = KnowledgeBase(Settings(data_dir=data_dir, model="fake", min_chunk_words=0, max_chunk_words=40))
+    kb.ingest([write_corpus(tmp_path / "corpus")])
+    return kb
+
+
+def test_rrf_fusion_hand_computed():
+    dense = [(1, 0.9), (2, 0.8), (3, 0.7)]
+    keyword = [(3, 12.0), (1, 4.0), (4, 1.0)]
+    fused = rrf(dense, keyword, k=60)
+    expected = {1: 1 / 61 + 1 / 62, 2: 1 / 62, 3: 1 / 63 + 1 / 61, 4: 1 / 63}
+    assert [cid for cid, _ in fused] == [1, 3, 2, 4]
+    assert dict(fused) == pytest.approx(expected)
+    assert rrf([], []) == []
+    assert rrf([(7, 0.1)], k=0) == [(7, 1.0)]
+
+
+def test_query_terms_drop_stop_words_and_duplicates():
+    assert query_terms("How do you lead the Change, change at SCALE?") == ["lead", "change", "scale"]
+    assert query_terms("Maria’s team") == ["maria", "team"]
+
+
+def _chunk(cid: int, text: str, start: int, end: int, episode: str = "e", source: str = "s.txt") -> Chunk:
+    return Chunk(id=cid, episode_id=episode, episode_title="E", ordinal=cid, text=text, char_start=start,
+                 char_end=end, source=source, kind=Kind.note)
+
+
+def test_collapse_drops_overlapping_and_near_duplicate_hits():
+    chunks = {
+        1: _chunk(1, "trust is built slowly over many small promises kept", 0, 100),
+        2: _chunk(2, "completely different words about hiring engineers", 50, 150),  # overlaps chunk 1's chars
+        3: _chunk(3, "> trust is built slowly over many small promises kept indeed", 500, 600, "thread", "t.txt"),
+        4: _chunk(4, "focus needs long quiet blocks of time", 200, 300),
+        5: _chunk(5, "same chars but another file", 0, 100, "other", "o.txt"),
+    }
+    ranked = [(1, 0.9), (2, 0.8), (3, 0.7), (4, 0.6), (5, 0.5), (99, 0.4)]  # 99: not in the store any more
+    assert collapse(ranked, chunks) == [(1, 0.9), (4, 0.6), (5, 0.5)]
+    assert collapse([(3, 0.7), (1, 0.9)], chunks) == [(3, 0.7)]  # the better-ranked copy wins
+
+
+def test_near_duplicates_collapsed_in_search(kb, tmp_path):
+    extra = tmp_path / "extra"
+    extra.mkdir()
+    quote = "Psychological safety grows when leaders admit their own mistakes in public meetings."
+    (extra / "safety.md").write_text(f"## Safety\n\n{quote}\n", encoding="utf-8")
+    (extra / "repost.md").write_text(f"## Reposted\n\n{quote} Indeed.\n", encoding="utf-8")
+    kb.ingest([extra])
+    hits = kb.search("psychological safety leaders admit mistakes", 10)
+    assert sum("Psychological safety" in h.text for h in hits) == 1
+
+
+def test_speaker_filter_matches_short_and_full_names(kb):
+    for who in ("Maria", "bracho", "Maria Bracho"):
+        hits = kb.search("change trust momentum teams", 10, Filters(speaker=who))
+        assert hits, who
+        assert all("Maria" in h.speakers for h in hits)
+    alexis = kb.search("change trust momentum teams", 10, Filters(speaker="Alexis"))
+    assert alexis and all("Alexis" in h.speakers for h in alexis)
+    assert kb.search("change", 10, Filters(speaker="Nobody")) == []
+
+
+def test_episode_filter_by_id_or_title(kb):
+    by_id = kb.search("focus trust comment", 10, Filters(episode="thread"))
+    assert by_id and {h.episode.id for h in by_id} == {"thread"}
+    by_title = kb.search("focus trust comment", 10, Filters(episode="book notes"))
+    assert by_title and {h.episode.id for h in by_title} == {"book-notes-on-focus"}
+
+
+@pytest.mark.parametrize("kind", list(Kind))
+def test_kind_filter(kb, kind):
+    hits = kb.search("trust change focus comment paragraph", 10, Filters(kind=kind))
+    assert hits and all(h.kind == kind for h in hits)
+
+
+@pytest.mark.parametrize("mode", list(Mode))
+def test_filters_apply_in_every_mode(kb, mode):
+    hits = kb.search("trust change momentum", 10, Filters(kind=Kind.transcript, speaker="Maria"), mode)
+    assert hits and all(h.kind == Kind.transcript and "Maria" in h.speakers for h in hits)
+
+
+def test_keyword_only_mode_needs_the_words(kb):
+    hits = kb.search("momentum", 10, mode=Mode.keyword)
+    assert hits and all("momentum" in h.text.lower() for h in hits)
+    assert kb.search("xyzzy plugh", 10, mode=Mode.keyword) == []
+    # porter stemming: "adopting" finds "adopt"
+    assert any("adopt the practice" in h.text for h in kb.search("adopting", 10, mode=Mode.keyword))
+
+
+def test_dense_only_mode_ranks_by_cosine_without_shared_words(kb):
+    hits = kb.search("xyzzy plugh", 5, mode=Mode.dense)
+    assert len(hits) == 5  # dense search always has neighbours
+    top = kb.search("count the teams that adopt the practice", 3, mode=Mode.dense)
+    assert "adopt the practice" in top[0].text
+    assert top[0].score == pytest.approx(max(h.score for h in top)) and top[0].score <= 1.0 + 1e-6
+
+
+def test_hybrid_scores_are_fused_ranks(kb):
+    hits = kb.search("momentum", 5, mode=Mode.hybrid)
+    assert "momentum" in hits[0].text
+    assert hits[0].score == pytest.approx(2 / 61, abs=1e-6)  # first in both lists
+    assert all(h.score <= 2 / 61 + 1e-6 for h in hits)  # scores are rounded to 6 places
+
+
+def test_hits_carry_clock_times_and_offsets(kb):
+    hits = kb.search("momentum small wins", 3, Filters(kind=Kind.transcript))
+    h = hits[0]
+    assert h.episode.id == TRANSCRIPT_ID and h.speaker == "Maria"
+    assert h.start and len(h.start) == 8 and h.start.count(":") == 2
+    assert h.start_seconds is not None and h.char_end > h.char_start

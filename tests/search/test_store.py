@@ -1,0 +1,116 @@
+"""The SQLite store: round trips, migrations, and a FAISS index that is only ever derived from stored vectors."""
+from __future__ import annotations
+
+import sqlite3
+
+import numpy as np
+
+from core.knowledge_base import KnowledgeBase
+from core.models import Chunk, Document, Kind, Segment
+from search.migrations import MIGRATIONS
+from search.store import Store
+from tests.helpers import write_corpus
+
+
+def _doc() -> tuple[Document, list[Chunk]]:
+    doc = Document(id="ep1", title="Episode One", source="ep1.txt", kind=Kind.transcript,
+                   segments=[Segment(text="hello", char_start=0, char_end=5)], speakers={"Ana": "Ana Lima"},
+                   meta={"year": 2024})
+    chunks = [Chunk(episode_id="ep1", episode_title="Episode One", ordinal=i, text=f"passage {i} about trust",
+                    speaker="Ana", speakers=["Ana"], start=10.0 * i, end=10.0 * i + 9.5, char_start=100 * i,
+                    char_end=100 * i + 50, source="ep1.txt", kind=Kind.transcript, section=None) for i in range(3)]
+    return doc, chunks
+
+
+def test_round_trip_of_episodes_chunks_and_vectors(data_dir):
+    store = Store(data_dir / "kb.sqlite")
+    doc, chunks = _doc()
+    hashes = [f"h{i}" for i in range(3)]
+    vecs = np.eye(3, 4, dtype=np.float32)
+    store.put_embeddings(hashes, vecs, "m")
+    with store.transaction():
+        store.replace_episode(doc, chunks, "content-hash", "/abs/ep1.txt", hashes, ["Episode One | Ana"] * 3)
+        store.bump_version()
+    [ep] = store.episodes()
+    assert (ep.id, ep.title, ep.source, ep.kind, ep.speakers, ep.chunks, ep.meta) == (
+        "ep1", "Episode One", "ep1.txt", Kind.transcript, ["Ana Lima"], 3, {"year": 2024})
+    assert store.episode_state() == {"ep1": ("content-hash", "/abs/ep1.txt")}
+    stored = store.episode_chunks("ep1")
+    assert [c.model_dump(exclude={"id"}) for c in stored] == [c.model_dump(exclude={"id"}) for c in chunks]
+    ids, mat = store.vectors("m")
+    assert list(ids) == [c.id for c in stored] and np.array_equal(mat, vecs)
+    assert store.vectors("other-model")[0].size == 0
+    assert store.missing_embeddings(["h0", "h9", "h9"], "m") == ["h9"]
+    assert [c.ordinal for c in store.neighbours(stored[1].id, 1)] == [0, 1, 2]
+    assert store.neighbours(10**9, 1) == []
+    assert store.keyword_search(["trust"], 10) and store.keyword_search(["absent"], 10) == []
+    assert store.counts() == (1, 3, 3) and store.version() == 1
+    store.close()
+
+    # reopening reads the same data
+    again = Store(data_dir / "kb.sqlite")
+    assert [c.text for c in again.episode_chunks("ep1")] == [c.text for c in chunks]
+    with again.transaction():
+        again.delete_episode("ep1")
+    assert again.counts() == (0, 0, 3) and again.keyword_search(["trust"], 10) == []
+    assert again.prune_embeddings() == 3
+    again.close()
+
+
+def test_failed_transaction_leaves_the_previous_version(data_dir):
+    store = Store(data_dir / "kb.sqlite")
+    doc, chunks = _doc()
+    try:
+        with store.transaction():
+            store.replace_episode(doc, chunks, "h", "/p", ["a", "b", "c"], ["x"] * 3)
+            raise RuntimeError("boom")
+    except RuntimeError:
+        pass
+    assert store.counts() == (0, 0, 0) and store.version() == 0
+
+
+def test_migrations_recorded_and_not_reapplied(data_dir):
+    path = data_dir / "kb.sqlite"
+    Store(path).close()
+    db = sqlite3.connect(path)
+    rows = db.execute("SELECT name, applied_at FROM _migrations ORDER BY name").fetchall()
+    assert [r[0] for r in rows] == sorted(name for name, _ in MIGRATIONS)
+    assert "m001_initial" in {r[0] for r in rows}
+    db.close()
+    Store(path).close()  # re-opening an existing store must not apply (and fail on) the migrations again
+    db = sqlite3.connect(path)
+    assert db.execute("SELECT name, applied_at FROM _migrations ORDER BY name").fetchall() == rows
+    db.close()
+
+
+def test_faiss_rebuilt_from_stored_vectors_gives_the_same_results(data_dir, tmp_path):
+    corpus = write_corpus(tmp_path / "corpus")
+    kb = KnowledgeBase()
+    kb.ingest([corpus])
+    faiss_file = kb.settings.faiss_path
+    assert faiss_file.exists()
+    queries = ["trust built slowly", "quoted reply thread", "focus notifications"]
+    before = {q: [(h.chunk_id, h.score) for h in kb.search(q, 5, mode="dense")] for q in queries}
+    assert all(before.values())
+    kb.store.close()
+
+    faiss_file.unlink()
+    kb2 = KnowledgeBase()
+    after = {q: [(h.chunk_id, h.score) for h in kb2.search(q, 5, mode="dense")] for q in queries}
+    assert faiss_file.exists()  # rebuilt from SQLite, no re-embedding needed
+    assert after.keys() == before.keys()
+    for q in queries:
+        assert [c for c, _ in after[q]] == [c for c, _ in before[q]]
+        assert np.allclose([s for _, s in after[q]], [s for _, s in before[q]])
+    assert kb2.index().size == kb2.store.counts()[1]
+
+
+def test_no_pickle_files_in_the_data_dir(data_dir, tmp_path):
+    kb = KnowledgeBase()
+    kb.ingest([write_corpus(tmp_path / "corpus")])
+    kb.search("trust", 3)
+    files = [p for p in data_dir.rglob("*") if p.is_file()]
+    assert any(p.suffix == ".sqlite" for p in files)
+    assert not [p for p in files if p.suffix in {".pkl", ".pickle", ".joblib", ".npy", ".npz"}]
+    for p in files:  # nor pickled data under another name
+        assert not p.read_bytes()[:2] in {b"\x80\x03", b"\x80\x04", b"\x80\x05"}, p
