@@ -1,8 +1,11 @@
 """The HTTP API: each route validates its input and calls one KnowledgeBase method."""
 
+from pathlib import Path
 from typing import Annotated
 
 from fastapi import Depends, FastAPI, HTTPException, Query
+from fastapi.responses import FileResponse
+from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, Field
 
 from core.knowledge_base import KnowledgeBase
@@ -10,6 +13,7 @@ from core.models import Answer, Chunk, Episode, Filters, Hit, Kind
 from search.retrieval import Mode
 
 MAX_QUERY = 1000
+STATIC = Path(__file__).parent / "static"  # the web page at / (plain HTML/CSS/JS, no build step)
 
 
 class SearchResponse(BaseModel):
@@ -85,5 +89,11 @@ def create_app(kb: KnowledgeBase | None = None) -> FastAPI:
         if this is None:
             raise HTTPException(404, f"no chunk with id {chunk_id}")
         return ChunkContext(chunk=this, context=around)
+
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+
+    @app.get("/", include_in_schema=False)
+    def index() -> FileResponse:
+        return FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-cache"})
 
     return app
