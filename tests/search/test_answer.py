@@ -1,0 +1,95 @@
+"""Extractive answers with [n] citations, built with a tiny topic encoder instead of a model."""
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+
+from core.models import EpisodeRef, Hit, Kind
+from search.answer import NO_ANSWER, AnswerPolicy, build_answer
+
+TOPICS = ["trust", "hiring", "focus", "bread"]
+
+
+def encode(texts: list[str]) -> np.ndarray:
+    """One dimension per topic word (prefix match), plus a faint shared dimension so no vector is zero."""
+    out = np.zeros((len(texts), len(TOPICS) + 1), dtype=np.float32)
+    for i, text in enumerate(texts):
+        for word in re.findall(r"\w+", text.lower()):
+            for j, topic in enumerate(TOPICS):
+                if word.startswith(topic):
+                    out[i, j] += 1
+        out[i, -1] = 0.1
+    return out / np.linalg.norm(out, axis=1, keepdims=True)
+
+
+def hit(cid: int, text: str, speaker: str | None = "Maria", start: str | None = "00:01:00") -> Hit:
+    return Hit(chunk_id=cid, text=text, score=1.0 / cid, speaker=speaker, speakers=[speaker] if speaker else [],
+               start=start, end="00:02:00" if start else None, episode=EpisodeRef(id=f"ep{cid}", title=f"Episode {cid}"),
+               source=f"ep{cid}.txt", kind=Kind.transcript if speaker else Kind.note, char_start=10 * cid,
+               char_end=10 * cid + 5)
+
+
+HITS = [
+    hit(1, "Hiring is a long process for every manager. Maria: Trust grows when you keep small promises."),
+    hit(2, "Focus comes from protecting quiet hours every single day. Nothing else matters here much."),
+    hit(3, "Leaders earn trust by admitting mistakes in the open.", speaker=None, start=None),
+    hit(4, "Trust. Too short."),
+]
+
+
+def test_picks_the_relevant_sentences_in_passage_order():
+    ans = build_answer("How do leaders build trust?", HITS, encode)
+    assert not ans.abstained
+    assert ans.answer == ("Trust grows when you keep small promises. [1] "
+                          "Leaders earn trust by admitting mistakes in the open. [2]")
+    assert "Hiring" not in ans.answer and "Focus" not in ans.answer
+    assert "Maria:" not in ans.answer  # speaker prefixes of merged turns are not part of the sentence
+
+
+def test_markers_match_citations():
+    ans = build_answer("How do leaders build trust?", HITS, encode)
+    markers = [int(n) for n in re.findall(r"\[(\d+)\]", ans.answer)]
+    assert sorted(set(markers)) == [c.n for c in ans.citations] == list(range(1, len(ans.citations) + 1))
+    by_n = {c.n: c for c in ans.citations}
+    for sentence, n in re.findall(r"(.+?) \[(\d+)\]\s*", ans.answer):
+        assert sentence.strip() in by_n[int(n)].text
+    c1, c2 = ans.citations
+    assert (c1.chunk_id, c1.speaker, c1.start, c1.end, c1.episode.id, c1.source) == (
+        1, "Maria", "00:01:00", "00:02:00", "ep1", "ep1.txt")
+    assert (c2.chunk_id, c2.speaker, c2.start, c2.episode.title) == (3, None, None, "Episode 3")
+    assert (c2.char_start, c2.char_end) == (30, 35)
+
+
+def test_one_passage_cited_once_for_several_sentences():
+    hits = [hit(7, "Trust is earned slowly over many years. Trust is lost quickly in a single day.")]
+    ans = build_answer("trust", hits, encode)
+    assert ans.answer.count("[1]") == 2 and len(ans.citations) == 1
+
+
+def test_sentence_count_capped_by_policy():
+    hits = [hit(i, f"Trust number {i} is kept with care and patience.") for i in range(1, 6)]
+    ans = build_answer("trust", hits, encode, AnswerPolicy(sentences=2))
+    assert len(re.findall(r"\[\d+\]", ans.answer)) == 2
+    assert [c.chunk_id for c in ans.citations] == [1, 2]  # equal evidence: the better-ranked passages win
+
+
+def test_abstains_below_threshold_and_returns_closest_passages():
+    ans = build_answer("What is a good recipe for sourdough bread?", HITS, encode)
+    assert ans.abstained and ans.answer == NO_ANSWER and ans.citations == []
+    assert [h.chunk_id for h in ans.closest] == [1, 2, 3, 4]
+
+
+@pytest.mark.parametrize("threshold,abstained", [(0.5, False), (0.99, True)])
+def test_threshold_is_the_policy(threshold, abstained):
+    # best sentence shares one topic word with the question but the question has two: cosine ~ 0.70
+    ans = build_answer("trust and hiring", [hit(1, "Trust grows when you keep small promises.")], encode,
+                       AnswerPolicy(abstain_below=threshold))
+    assert ans.abstained is abstained
+
+
+def test_no_usable_sentences_abstains():
+    ans = build_answer("trust", [hit(1, "Trust. Yes. Short.")], encode)
+    assert ans.abstained and [h.chunk_id for h in ans.closest] == [1]
+    assert build_answer("trust", [], encode).abstained
