@@ -129,6 +129,40 @@ def serve(host: Annotated[str, typer.Option(help="interface to listen on")] = "1
     uvicorn.run(create_app(_kb()), host=host, port=port, log_level="warning")
 
 
+@app.command("eval")
+def evaluate(questions: Annotated[Path, typer.Argument(help="question file (JSON lines, the format of score.py)")],
+             k: K = 10,
+             mode: Annotated[Optional[str], typer.Option(help="retrieval mode for the search figures (default: "
+                                                              "KB_SEARCH_MODE; answers always use KB_SEARCH_MODE)")] = None,
+             no_ask: Annotated[bool, typer.Option("--no-ask", help="search figures only (faster)")] = False,
+             as_json: JsonOpt = False) -> None:
+    """Recall@k, MRR@10, speaker/time accuracy and abstention on a question set, computed in-process."""
+    from search import evaluation
+    from search.retrieval import Mode
+
+    if mode is not None and mode not in {m.value for m in Mode}:
+        err.print(f"[red]error:[/red] unknown mode {mode!r}; choose from {', '.join(m.value for m in Mode)}")
+        raise typer.Exit(2)
+    try:
+        qs = evaluation.load_questions(questions)
+    except (OSError, ValueError) as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2)
+    report = evaluation.evaluate(_kb(), qs, k, mode, ask=not no_ask)
+    if as_json:
+        return _dump(report)
+    table = Table("figure", "overall", *report["by_category"],
+                  title=f"{questions.name}: {len(qs)} questions, mode {report['mode']}, k={k}")
+    for name in [n for n in report["overall"] if n != "n"]:
+        table.add_row(name, str(report["overall"][name]), *(str(c.get(name, "")) for c in report["by_category"].values()))
+    table.add_row("n", str(report["overall"]["n"]), *(str(c["n"]) for c in report["by_category"].values()))
+    out.print(table)
+    for name in ("search_latency_ms", "ask_latency_ms"):
+        if name in report:
+            out.print(f"{name}: p50 {report[name]['p50']}  max {report[name]['max']}")
+    out.print(f"missed at {k}: {', '.join(report['missed']) or 'none'}")
+
+
 def main() -> None:
     try:
         app()

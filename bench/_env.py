@@ -1,0 +1,39 @@
+"""What a benchmark figure was measured on (machine, settings), so results from different runs can be compared."""
+from __future__ import annotations
+
+import os
+import platform
+from pathlib import Path
+
+from core.settings import Settings
+
+REPO = Path(__file__).resolve().parent.parent
+RESULTS = REPO / "bench" / "results"
+
+
+def machine() -> dict:
+    """CPU model, logical cores and bf16 support from /proc/cpuinfo: the figures that change speed and precision."""
+    model, cores, flags = platform.processor() or "unknown", os.cpu_count() or 0, ""
+    try:
+        info = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        info = ""
+    for line in info.splitlines():
+        key, _, value = line.partition(":")
+        if key.strip() == "model name" and model in ("unknown", "", platform.machine()):
+            model = value.strip()
+        if key.strip() == "flags" and not flags:
+            flags = value
+    if info:
+        cores = sum(1 for line in info.splitlines() if line.startswith("processor"))
+    bf16 = any(f in flags.split() for f in ("amx_bf16", "avx512_bf16"))
+    return {"cpu": model, "cores": cores, "bf16": bf16, "python": platform.python_version()}
+
+
+def relevant_settings(settings: Settings, embedder_name: str | None = None) -> dict:
+    """The KB_* settings that change retrieval figures (no paths or tokens)."""
+    out = {k: getattr(settings, k) for k in ("model", "precision", "batch_size", "max_chunk_words",
+                                             "min_chunk_words", "search_mode", "candidates")}
+    if embedder_name:
+        out["embedder"] = embedder_name  # the resolved name, e.g. "...@bf16" when precision=auto picked bf16
+    return out

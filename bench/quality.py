@@ -1,0 +1,144 @@
+"""End-to-end quality on the dev questions: a real `kb serve` over corpus/, scored by the shared score.py.
+
+Why a real server: score.py is the judge everyone uses, and it scores the HTTP API (search and ask), so this
+measures exactly what a user gets, including answer abstention and latencies.
+
+    .venv/bin/python bench/quality.py [QUESTIONS.jsonl] [--data-dir DIR] [--k 10] [--no-ask]
+
+Without --data-dir the index is built in a temporary folder (about 20 s of embedding) and removed afterwards;
+with --data-dir it is built there once and reused on later runs.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from _env import REPO, RESULTS, machine, relevant_settings
+from core.settings import Settings
+from search.embedding import cpu_supports_bf16
+
+EVAL = REPO.parent / "shared" / "eval"
+HEADLINE = ["recall@1", "recall@5", "recall@10", "mrr@10", "coverage@k", "speaker_ok", "time_ok", "ask_cites_gold",
+            "ask_false_abstain", "ask_abstain_when_unanswerable", "errors"]
+console = Console()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_healthy(url: str, proc: subprocess.Popen, timeout: float) -> dict:
+    """Poll /health until the server answers; `kb serve` builds the index first, so this can take a while."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"kb serve exited with status {proc.returncode} before answering /health")
+        try:
+            with urllib.request.urlopen(f"{url}/health", timeout=2) as r:
+                return json.load(r)
+        except OSError:
+            time.sleep(0.5)
+    raise RuntimeError(f"kb serve did not answer /health within {timeout:.0f} s")
+
+
+def resolved_model(settings: Settings) -> str:
+    """The embedder name the server uses (precision=auto adds @bf16 on CPUs that have it), without loading it."""
+    if settings.model == "fake":
+        return "fake"
+    precision = ("bf16" if cpu_supports_bf16() else "fp32") if settings.precision == "auto" else settings.precision
+    return settings.model if precision == "fp32" else f"{settings.model}@{precision}"
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("questions", nargs="?", type=Path, default=EVAL / "dev.jsonl")
+    ap.add_argument("--data-dir", type=Path, help="index folder to build once and reuse (default: a temporary one)")
+    ap.add_argument("--score", type=Path, default=EVAL / "score.py", help="the scorer")
+    ap.add_argument("--k", type=int, default=10)
+    ap.add_argument("--no-ask", action="store_true", help="score /search only")
+    ap.add_argument("--timeout", type=float, default=900, help="seconds to wait for the server to come up")
+    ap.add_argument("--out", type=Path, default=RESULTS / "quality.json")
+    args = ap.parse_args()
+
+    tmp = None if args.data_dir else Path(tempfile.mkdtemp(prefix="kb-quality-"))
+    data_dir = (args.data_dir or tmp).resolve()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    env = {**os.environ, "KB_DATA_DIR": str(data_dir)}
+    settings = Settings(data_dir=data_dir)
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    kb_bin = Path(sys.executable).parent / "kb"
+    log_path = data_dir / "serve.log"
+    proc = None
+    try:
+        with open(log_path, "w") as log:
+            t0 = time.perf_counter()
+            proc = subprocess.Popen([str(kb_bin), "serve", "--port", str(port)], env=env, cwd=REPO,
+                                    stdout=log, stderr=subprocess.STDOUT)
+            try:
+                health = wait_healthy(url, proc, args.timeout)
+            except RuntimeError as exc:
+                console.print(f"[red]{exc}[/red]\n{log_path.read_text()[-3000:]}")
+                return 1
+            startup = time.perf_counter() - t0
+            console.print(f"server up in {startup:.1f} s on {url}: {health['episodes']} episodes, "
+                          f"{health['chunks']} chunks (data dir {data_dir})")
+            scored = data_dir / "score-out.json"
+            cmd = [sys.executable, str(args.score), "--questions", str(args.questions), "--url", url,
+                   "--k", str(args.k), "--json", str(scored)] + (["--no-ask"] if args.no_ask else [])
+            done = subprocess.run(cmd, capture_output=True, text=True)
+            if done.returncode != 0 or not scored.exists():
+                console.print(f"[red]score.py failed ({done.returncode})[/red]\n{done.stderr[-3000:]}")
+                return 1
+            result = json.loads(scored.read_text())
+    finally:
+        if proc is not None and proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        if tmp is not None:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+    report = result["report"]
+    overall = report["overall"]
+    table = Table("figure", "overall", *report["by_category"],
+                  title=f"{args.questions.name}: {overall['n']} questions, k={args.k}")
+    for name in HEADLINE:
+        if name in overall or any(name in c for c in report["by_category"].values()):
+            cells = [overall.get(name, "")] + [c.get(name, "") for c in report["by_category"].values()]
+            table.add_row(name, *(f"{v}" for v in cells))
+    console.print(table)
+    for name in ("search_latency_ms", "ask_latency_ms"):
+        if name in report:
+            console.print(f"{name}: p50 {report[name]['p50']}  max {report[name]['max']}")
+    console.print(f"missed at {args.k}: {', '.join(report['missed_at_10']) or 'none'}")
+
+    out = {"questions": str(args.questions), "k": args.k, "report": report, "rows": result["rows"],
+           "server": {"startup_s": round(startup, 1), "episodes": health["episodes"], "chunks": health["chunks"],
+                      "reused_data_dir": bool(args.data_dir)},
+           "model": resolved_model(settings), "machine": machine(), "settings": relevant_settings(settings)}
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(out, indent=2, default=str) + "\n")
+    console.print(f"wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
