@@ -8,6 +8,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from ingest.chapters import apply_chapters, load_chapters
 from ingest.chunking import chunk_document
 from ingest.readers import ReaderError, reader_for
 from core.models import Chunk, Document, IngestReport
@@ -64,7 +65,9 @@ def read_file(path: Path, root: Path | None = None) -> tuple[list[Document], str
     source = str(path.relative_to(root)) if root and path.is_relative_to(root) else path.name
     docs = reader_for(path, text).read(path, text, source)
     meta = sidecar(path)
+    chapters = load_chapters(path, meta)
     for doc in docs:
+        apply_chapters(doc, chapters)
         doc.meta = {**meta, **doc.meta}
         if meta.get("title") and len(docs) == 1:
             doc.title = meta["title"]

@@ -1,0 +1,68 @@
+"""SubRip (.srt) subtitles: numbered cues merged into paragraphs; consistent `Name: ` prefixes become speakers."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from core.models import Document, Kind
+from ingest.readers.base import Reader, ReaderError, register
+from ingest.readers.cues import Cue, Line, apply_name_prefixes, blocks, clean_cue, merge
+from ingest.readers.notes import title_from_path
+from ingest.text import slugify
+
+_TIMING = re.compile(r"^\s*(\S+)[ \t]+-->[ \t]+(\S+)(?:[ \t]+.*)?$")
+_CLOCK = re.compile(r"^(\d{1,3}):(\d{2}):(\d{2})[,.](\d{1,3})$")  # HH:MM:SS,mmm ('.' is a common variant)
+_HEAD = re.compile(r"\A\s*\d+[ \t]*\r?\n[ \t]*\d{1,3}:\d{2}:\d{2}[,.]\d{1,3}[ \t]+-->")
+
+
+def srt_seconds(value: str) -> float | None:
+    """Seconds of an SRT timestamp, or None when it is not one."""
+    m = _CLOCK.match(value)
+    if not m or int(m.group(2)) >= 60 or int(m.group(3)) >= 60:
+        return None
+    hours, minutes, seconds, millis = m.groups()
+    return int(hours) * 3600 + int(minutes) * 60 + int(seconds) + int(millis.ljust(3, "0")) / 1000
+
+
+@register
+class SRTReader(Reader):
+    name = "srt"
+    extensions = (".srt",)
+    priority = 30
+
+    @classmethod
+    def sniff(cls, path: Path, text: str) -> bool:
+        """`.srt` files are ours (broken ones get a precise error); other names must open with `1` and a timing."""
+        return path.suffix.lower() in cls.extensions or bool(_HEAD.match(text))
+
+    def read(self, path: Path, text: str, source: str) -> list[Document]:
+        cues = [cue for block in blocks(text) for cue in _cue(path, text, block)]
+        if not cues:
+            raise ReaderError(path, "no subtitle cues found", 1)
+        apply_name_prefixes(cues, text)
+        return [Document(id=slugify(path.name.split(".")[0]), title=title_from_path(path), source=source,
+                         kind=Kind.transcript, segments=merge(cues))]
+
+
+def _cue(path: Path, text: str, block: list[Line]) -> list[Cue]:
+    """Index line (optional in the wild), `HH:MM:SS,mmm --> HH:MM:SS,mmm`, then text lines."""
+    at = 1 if block[0].text.strip().isdigit() else 0
+    if at >= len(block) or "-->" not in block[at].text:
+        where = block[at] if at < len(block) else block[0]
+        reason = "cue has an index but no timing line" if at else "expected a cue index or timing line"
+        raise ReaderError(path, reason, where.no)
+    timing = block[at]
+    m = _TIMING.match(timing.text)
+    if not m:
+        raise ReaderError(path, f"truncated cue timing {timing.text.strip()!r}", timing.no)
+    start, end = srt_seconds(m.group(1)), srt_seconds(m.group(2))
+    for value, seconds in ((m.group(1), start), (m.group(2), end)):
+        if seconds is None:
+            raise ReaderError(path, f"bad timestamp {value!r} (expected HH:MM:SS,mmm)", timing.no)
+    if end < start:
+        raise ReaderError(path, f"cue ends before it starts ({m.group(1)} --> {m.group(2)})", timing.no)
+    body = block[at + 1:]
+    if not body:
+        return []
+    a, b = body[0].start, body[-1].start + len(body[-1].text)
+    return [Cue(start=start, end=end, text=clean_cue(text[a:b]), text_start=a, text_end=b, line=timing.no)]
