@@ -153,7 +153,7 @@
   /** One passage card; `n` numbers it as a citation. */
   function passageCard(p, ts, n) {
     const who = fullName(p.episode.id, p.speaker);
-    const label = who || p.section || null;
+    const label = who || (p.section && p.section !== p.episode.title ? p.section : null);
     const meta = el("div", { class: "meta" },
       n ? el("span", { class: "num", "aria-label": `Citation ${n}` }, String(n)) : null,
       label ? el("span", { class: who ? "speaker" : "section" }, label) : null,
