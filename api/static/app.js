@@ -7,7 +7,7 @@
   const state = {
     mode: "search",
     episodes: new Map(),   // id -> episode from /episodes
-    themes: null,          // null: the API has no /themes
+    themes: null,          // null: the API has no /themes; else Map slug -> label
     seq: 0,                // guards against out-of-order responses
     controller: null,
     lastQuery: "",
@@ -139,10 +139,19 @@
   function themeChips(themes) {
     if (!themes || !themes.length) return null;
     return el("ul", { class: "chips", "aria-label": "Themes" },
-      themes.map((t) => el("li", {}, state.themes
-        ? el("button", { type: "button", class: "chip", title: `Only passages about ${t}`,
-            onclick: () => { setSelect(ui.theme, t); run(); } }, t)
-        : el("span", { class: "chip" }, t))));
+      themes.map((t) => {
+        const label = themeLabel(t);
+        return el("li", {}, state.themes
+          ? el("button", { type: "button", class: "chip", title: `Only passages about ${label}`,
+              "aria-label": `Theme ${label}: show only passages about it`,
+              onclick: () => { setSelect(ui.theme, t, label); run(); } }, label)
+          : el("span", { class: "chip" }, label));
+      }));
+  }
+
+  function themeLabel(t) {
+    if (typeof t !== "string") t = t && (t.label || t.name) || "";
+    return (state.themes && state.themes.get(t)) || t;
   }
 
   function episodeButton(ref) {
@@ -153,11 +162,13 @@
   /** One passage card; `n` numbers it as a citation. */
   function passageCard(p, ts, n) {
     const who = fullName(p.episode.id, p.speaker);
-    const label = who || (p.section && p.section !== p.episode.title ? p.section : null);
+    const section = p.section && p.section !== p.episode.title ? p.section : null;
+    const label = who || section;
     const meta = el("div", { class: "meta" },
       n ? el("span", { class: "num", "aria-label": `Citation ${n}` }, String(n)) : null,
       label ? el("span", { class: who ? "speaker" : "section" }, label) : null,
       episodeButton(p.episode),
+      who && section ? el("span", { class: "chapter", title: "Chapter" }, section) : null,
       timeNode(p.episode.id, p.start, p.start_seconds),
       p.kind ? el("span", { class: `badge kind-${p.kind}` }, p.kind) : null);
     const card = el("article", { class: "card", "data-chunk": p.chunk_id, id: n ? `cite-${n}` : null },
@@ -272,7 +283,7 @@
           el("div", { class: "meta" },
             who ? el("span", { class: t.speaker ? "speaker" : "section" }, who) : null,
             timeNode(t.episode_id, clock(t.start), t.start),
-            isCurrent ? el("span", { class: "badge current-badge" }, "cited passage") : null),
+            isCurrent ? el("span", { class: "badge current-badge" }, "this passage") : null),
           el("p", { class: "text" }, isCurrent ? highlight(t.text, ts) : document.createTextNode(t.text)));
         if (isCurrent) current = item;
         return item;
@@ -297,8 +308,8 @@
         return m ? { title: m[2] || m[1], secs: seconds(m[1]) } : { title: ch, secs: null };
       }
       if (ch && typeof ch === "object") {
-        const title = ch.title || ch.name || ch.label || "";
-        const secs = seconds(ch.start ?? ch.start_seconds ?? ch.time ?? ch.t ?? null);
+        const title = ch.title || ch.chapter_title || ch.name || ch.label || "";
+        const secs = seconds(ch.start ?? ch.start_time ?? ch.start_seconds ?? ch.time ?? ch.t ?? null);
         return { title: String(title), secs };
       }
       return null;
@@ -340,8 +351,8 @@
   }
 
   /* ---------- searching and asking ---------- */
-  function setSelect(select, value) {
-    if (![...select.options].some((o) => o.value === value)) select.append(el("option", { value }, value));
+  function setSelect(select, value, label = value) {
+    if (![...select.options].some((o) => o.value === value)) select.append(el("option", { value }, label));
     select.value = value;
     updateClear();
   }
@@ -434,11 +445,12 @@
     try {
       const data = await api("/themes");
       const list = Array.isArray(data) ? data : (data && (data.themes || data.results)) || [];
-      const names = list.map((t) => (typeof t === "string" ? t : t && (t.name || t.theme || t.label)))
-        .filter((t) => typeof t === "string" && t);
-      state.themes = names;
-      if (names.length) {
-        ui.theme.append(...names.map((t) => el("option", { value: t }, t)));
+      const pairs = list.map((t) => (typeof t === "string" ? [t, t]
+        : t && [t.name || t.slug || t.theme || t.label, t.label || t.name || t.theme]))
+        .filter((pair) => pair && typeof pair[0] === "string" && pair[0]);
+      state.themes = new Map(pairs.map(([name, label]) => [name, String(label || name)]));
+      if (pairs.length) {
+        ui.theme.append(...[...state.themes].map(([name, label]) => el("option", { value: name }, label)));
         ui.themeFilter.hidden = false;
       }
     } catch {
