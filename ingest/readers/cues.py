@@ -65,6 +65,15 @@ def clean_cue(raw: str) -> str:
     return " ".join(_TAG.sub("", raw).split())
 
 
+def trim(text: str, a: int, b: int) -> tuple[int, int]:
+    """The span without surrounding whitespace, so markers and citations start at the first word."""
+    while a < b and text[a].isspace():
+        a += 1
+    while b > a and text[b - 1].isspace():
+        b -= 1
+    return a, b
+
+
 def apply_name_prefixes(cues: list[Cue], source: str) -> None:
     """Treat `Name: text` cue prefixes as speakers when they are consistent: the same few names, each used at
     least twice (a one-off `Note:` is not a speaker). A cue without a prefix continues the previous speaker."""
@@ -82,7 +91,7 @@ def apply_name_prefixes(cues: list[Cue], source: str) -> None:
             cue.text = cue.text[m.end():]
             label = source.find(m.group(1) + ":", cue.text_start, cue.text_end)
             if label >= 0:  # the source text starts after the label, so citations do not include it
-                cue.text_start = label + len(m.group(1)) + 1
+                cue.text_start = trim(source, label + len(m.group(1)) + 1, cue.text_end)[0]
         cue.speaker = current
 
 

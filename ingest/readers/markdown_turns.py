@@ -1,8 +1,8 @@
 """Markdown transcripts with bold speaker labels (Changelog style): `**Name:** text`, one paragraph per turn.
 
 A paragraph without a label continues the turn. Escaped inline clocks such as `\\[04:22\\]` or `\\[01:02:09.27\\]`
-are time markers and leave the text; other escaped brackets (`\\[laughs\\]`, `\\[unintelligible 00:05:45.20\\]`)
-are non-speech marks, never times: sound marks are dropped, editorial insertions keep their words.
+are time markers and leave the text; other escaped brackets (`\\[laughs\\]`, `\\[unintelligible 00:05:45.20\\]`,
+`\\[win alert\\]`; in the Changelog corpus nearly all are sounds) are never times and are dropped from the text.
 """
 from __future__ import annotations
 
@@ -20,22 +20,13 @@ _LABEL_LINE = re.compile(r"^(?:\*\*[^*\n]{1,80}?:\*\*|\*\*[^*:\n]{1,80}\*\*:)(?:
 TIMESTAMP = re.compile(r"\\?\[\\*(\d{1,3}:\d{2}(?::\d{2})?(?:\.\d+)?)\\*\\?\](?!\()")
 _ESCAPED = re.compile(r"\\\[([^\]\n]{1,80}?)\\\]")
 _HEADING = re.compile(r"#{1,6}[ \t]+(.+?)[ \t#]*$")
-SOUNDS = {"laughter", "laughs", "laugh", "laughing", "applause", "music", "crosstalk", "cross-talk", "silence",
-          "inaudible", "unintelligible", "pause", "sighs", "chuckles", "wut?"}
 NOT_SPEAKERS = {"break", "outro", "intro", "music", "ad", "ads", "sponsor", "jingle", "teaser", "transition"}
 MIN_TURNS = 3
 
 
 def _words_of(raw: str) -> str:
-    """Turn text for search: clocks and sound marks removed, editorial `\\[words\\]` unescaped."""
-    raw = TIMESTAMP.sub(" ", raw)
-    raw = _ESCAPED.sub(lambda m: " " if _is_sound(m.group(1)) else f"[{m.group(1)}]", raw)
-    return clean(raw)
-
-
-def _is_sound(content: str) -> bool:
-    first = content.split()[0].lower() if content.split() else ""
-    return content[:1].islower() or first in SOUNDS or bool(re.search(r"\d:\d\d", content))
+    """Turn text for search: clocks and escaped non-speech marks removed (what is left is verbatim source)."""
+    return clean(_ESCAPED.sub(" ", TIMESTAMP.sub(" ", raw)))
 
 
 @register

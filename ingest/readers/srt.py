@@ -6,7 +6,7 @@ from pathlib import Path
 
 from core.models import Document, Kind
 from ingest.readers.base import Reader, ReaderError, register
-from ingest.readers.cues import Cue, Line, apply_name_prefixes, blocks, clean_cue, merge
+from ingest.readers.cues import Cue, Line, apply_name_prefixes, blocks, clean_cue, merge, trim
 from ingest.readers.notes import title_from_path
 from ingest.text import slugify
 
@@ -64,5 +64,5 @@ def _cue(path: Path, text: str, block: list[Line]) -> list[Cue]:
     body = block[at + 1:]
     if not body:
         return []
-    a, b = body[0].start, body[-1].start + len(body[-1].text)
+    a, b = trim(text, body[0].start, body[-1].start + len(body[-1].text))
     return [Cue(start=start, end=end, text=clean_cue(text[a:b]), text_start=a, text_end=b, line=timing.no)]

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from core.models import Document, Kind
 from ingest.readers.base import Reader, ReaderError, register
-from ingest.readers.cues import Cue, Line, apply_name_prefixes, blocks, clean_cue, merge
+from ingest.readers.cues import Cue, Line, apply_name_prefixes, blocks, clean_cue, merge, trim
 from ingest.readers.notes import title_from_path
 from ingest.text import slugify
 
@@ -89,5 +89,6 @@ def _cues(path: Path, text: str, block: list[Line]) -> list[Cue]:
     else:
         bracket = _BRACKET_SPEAKER.match(text, a, b)
         parts = [(bracket.end(), b, bracket.group(1).strip())] if bracket else [(a, b, None)]
+    parts = [(*trim(text, s, e), speaker) for s, e, speaker in parts]
     return [Cue(start=start, end=end, text=clean_cue(text[s:e]), text_start=s, text_end=e, line=timing.no,
                 speaker=speaker) for s, e, speaker in parts]
