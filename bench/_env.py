@@ -37,3 +37,11 @@ def relevant_settings(settings: Settings, embedder_name: str | None = None) -> d
     if embedder_name:
         out["embedder"] = embedder_name  # the resolved name, e.g. "...@bf16" when precision=auto picked bf16
     return out
+
+
+def wide_console():
+    """A rich console that does not squeeze tables to 80 columns when the output is a file or a pipe."""
+    from rich.console import Console
+
+    probe = Console()
+    return probe if probe.is_terminal else Console(width=160)

@@ -22,17 +22,16 @@ import time
 import urllib.request
 from pathlib import Path
 
-from rich.console import Console
 from rich.table import Table
 
-from _env import REPO, RESULTS, machine, relevant_settings
+from _env import REPO, RESULTS, machine, relevant_settings, wide_console
 from core.settings import Settings
 from search.embedding import cpu_supports_bf16
 
 EVAL = REPO.parent / "shared" / "eval"
 HEADLINE = ["recall@1", "recall@5", "recall@10", "mrr@10", "coverage@k", "speaker_ok", "time_ok", "ask_cites_gold",
             "ask_false_abstain", "ask_abstain_when_unanswerable", "errors"]
-console = Console()
+console = wide_console()
 
 
 def free_port() -> int:
@@ -82,7 +81,8 @@ def main() -> int:
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     kb_bin = Path(sys.executable).parent / "kb"
-    log_path = data_dir / "serve.log"
+    work = Path(tempfile.mkdtemp(prefix="kb-quality-work-"))  # server log and raw scores, removed at the end
+    log_path = work / "serve.log"
     proc = None
     try:
         with open(log_path, "w") as log:
@@ -97,7 +97,7 @@ def main() -> int:
             startup = time.perf_counter() - t0
             console.print(f"server up in {startup:.1f} s on {url}: {health['episodes']} episodes, "
                           f"{health['chunks']} chunks (data dir {data_dir})")
-            scored = data_dir / "score-out.json"
+            scored = work / "score-out.json"
             cmd = [sys.executable, str(args.score), "--questions", str(args.questions), "--url", url,
                    "--k", str(args.k), "--json", str(scored)] + (["--no-ask"] if args.no_ask else [])
             done = subprocess.run(cmd, capture_output=True, text=True)
@@ -113,6 +113,7 @@ def main() -> int:
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
+        shutil.rmtree(work, ignore_errors=True)
         if tmp is not None:
             shutil.rmtree(tmp, ignore_errors=True)
 

@@ -23,10 +23,9 @@ import sys
 import time
 from pathlib import Path
 
-from rich.console import Console
 from rich.table import Table
 
-from _env import REPO, RESULTS, machine, relevant_settings
+from _env import REPO, RESULTS, machine, relevant_settings, wide_console
 from core.knowledge_base import KnowledgeBase
 from core.models import Document, Kind, Segment
 from core.settings import get_settings
@@ -35,7 +34,7 @@ from search.retrieval import Mode
 
 SCIFACT = REPO.parent / "shared" / "eval" / "scifact"
 PUBLISHED = {"bm25 (BEIR paper)": 0.665, "bm25 (Anserini flat)": 0.679, "all-MiniLM-L6-v2 (MTEB)": 0.645}
-console = Console()
+console = wide_console()
 
 
 def load_corpus(path: Path) -> list[tuple[Document, str, str]]:
