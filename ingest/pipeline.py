@@ -112,7 +112,7 @@ def ingest_documents(store: Store, embedder: Embedder, batch: list[tuple[Documen
     commit all episode changes in one transaction, so readers see the old or the new version, never a mix."""
     report = IngestReport()
     state = store.episode_state()
-    settings = (max_words, min_words)
+    settings = (max_words, min_words, embedder.name)  # a new model re-embeds, not skips
     pending: list[tuple[Document, list[Chunk], str, str]] = []
     seen_ids: dict[str, str] = {}
     for doc, text, abspath in batch:
