@@ -15,6 +15,11 @@ from search.embedding import Embedder, get_embedder
 from search.retrieval import Mode, Retriever
 from search.store import Store
 from search.vector_index import VectorIndex, load_or_build
+from core.models import RetagReport, ThemeDetail, ThemedHit, ThemeSummary
+from search import theme_store
+from search.retrieval import to_hit
+from search.taxonomy import Taxonomy, load_taxonomy
+from search.themes import ThemeTagger
 
 
 class KnowledgeBase:
@@ -56,7 +61,10 @@ class KnowledgeBase:
         s = self.settings
         report = pipeline.ingest(self.store, self.embedder, paths or list(s.corpus_dirs), prune=prune,
                                  max_words=s.max_chunk_words, min_words=s.min_chunk_words,
-                                 batch_size=s.batch_size, progress=progress)
+                                 sentence_vectors=s.sentence_vectors,
+                                 batch_size=s.batch_size, progress=progress, tagger=self._tag_episodes)
+        if theme_store.fingerprint(self.store) != self.taxonomy.fingerprint():
+            self.retag_themes()  # first run, or the taxonomy changed since the last tagging
         self.index()
         return report
 
@@ -68,7 +76,7 @@ class KnowledgeBase:
 
     # --- reading ----------------------------------------------------------------------------------------
     def search(self, query: str, k: int = 10, filters: Filters | None = None, mode: Mode | str | None = None):
-        return self.retriever().search(query, k, filters, Mode(mode or self.settings.search_mode))
+        return self.retriever().search(query, k, self._resolve_themes(filters), Mode(mode or self.settings.search_mode))
 
     def ask(self, question: str, k: int = 5, filters: Filters | None = None) -> Answer:
         hits = self.search(question, max(k, 5), filters)
@@ -84,3 +92,58 @@ class KnowledgeBase:
         e, c, v = self.store.counts()
         return Stats(episodes=e, chunks=c, vectors=v, index_version=self.store.version(), model=self.embedder.name,
                      data_dir=str(self.settings.data_dir), sources=sorted({ep.source for ep in self.episodes()}))
+
+    # --- themes ------------------------------------------------------------------------------------------
+    @property
+    def taxonomy(self) -> Taxonomy:
+        """The theme taxonomy (KB_THEMES_FILE or the shipped one), read once per KnowledgeBase."""
+        if getattr(self, "_taxonomy", None) is None:
+            self._taxonomy = load_taxonomy(self.settings.themes_file)
+        return self._taxonomy
+
+    def tagger(self) -> ThemeTagger:
+        if getattr(self, "_tagger", None) is None:
+            self._tagger = ThemeTagger(self.taxonomy, self.embedder)
+        return self._tagger
+
+    def _tag_episodes(self, store: Store, episode_ids: list[str]) -> None:
+        theme_store.tag_episodes(store, self.tagger(), episode_ids)
+        if theme_store.fingerprint(store) is None and theme_store.only_episodes(store, episode_ids):
+            theme_store.set_fingerprint(store, self.taxonomy.fingerprint())  # a fresh store is now fully tagged
+
+    def _resolve_themes(self, filters: Filters | None) -> Filters | None:
+        """Theme filters by slug, label or loose spelling ("Letting go"); an unknown name raises UnknownTheme."""
+        if not filters or not filters.themes:
+            return filters
+        names = list(dict.fromkeys(self.taxonomy.get(t).name for t in filters.themes))
+        return filters.model_copy(update={"themes": names})
+
+    def retag_themes(self) -> RetagReport:
+        """Re-score every passage against the current taxonomy from the stored vectors (nothing is re-embedded)."""
+        chunks, tags = theme_store.retag_all(self.store, self.tagger())
+        return RetagReport(chunks=chunks, tags=tags, taxonomy=self.taxonomy.path or "",
+                           fingerprint=self.taxonomy.fingerprint())
+
+    def themes_stale(self) -> bool:
+        return theme_store.fingerprint(self.store) != self.taxonomy.fingerprint()
+
+    def _summary(self, name: str, counts: dict[str, int]) -> ThemeSummary:
+        t = self.taxonomy.get(name)
+        return ThemeSummary(name=t.name, label=t.label, description=t.description, seeds=[*t.key_phrases, *t.seeds],
+                            threshold=self.taxonomy.threshold(t), passages=counts.get(t.name, 0),
+                            episodes=theme_store.top_episodes(self.store, t.name),
+                            speakers=theme_store.top_speakers(self.store, t.name))
+
+    def themes(self) -> list[ThemeSummary]:
+        """Every theme with how many passages carry it and its top episodes and speakers."""
+        counts = theme_store.counts(self.store)
+        return [self._summary(t.name, counts) for t in self.taxonomy.theme]
+
+    def theme(self, name: str, k: int = 10) -> ThemeDetail:
+        """One theme and its strongest passages, each with the seed phrases that matched."""
+        summary = self._summary(name, theme_store.counts(self.store))
+        best = theme_store.strongest(self.store, summary.name, k)
+        chunks = self.store.chunks([cid for cid, *_ in best])
+        top = [ThemedHit(**to_hit(chunks[cid], score).model_dump(), similarity=round(sim, 6), matched=matched)
+               for cid, score, sim, matched in best if cid in chunks]
+        return ThemeDetail(**summary.model_dump(), top=top)

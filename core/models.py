@@ -37,6 +37,7 @@ class Document(BaseModel):
     kind: Kind
     segments: list[Segment]
     speakers: dict[str, str] = Field(default_factory=dict, description="short name -> full name")
+    roles: dict[str, str] = Field(default_factory=dict, description="short name -> role as introduced")
     meta: dict = Field(default_factory=dict)
 
 
@@ -67,17 +68,23 @@ class Chunk(BaseModel):
     source: str
     kind: Kind
     section: str | None = None
+    themes: list[str] = Field(default_factory=list, description="themes the passage carries, strongest first")
 
-    def embed_text(self, full_names: dict[str, str] | None = None) -> str:
-        """Text the encoders see: a short context header (episode, speaker, section) and the passage."""
-        names = full_names or {}
-        who = names.get(self.speaker or "", self.speaker or "")
+    def header(self, full_names: dict[str, str] | None = None, roles: dict[str, str] | None = None) -> str:
+        """Context the passage itself may not state (episode, section, who speaks and their role): it lets
+        a question about "Red Hat's LATAM CTO" find a passage that only says "I"."""
+        who = (full_names or {}).get(self.speaker or "", self.speaker or "")
+        role = (roles or {}).get(self.speaker or "")
         parts = [self.episode_title]
         if self.section and self.section != self.episode_title:
             parts.append(self.section)
         if who:
-            parts.append(who)
-        return " | ".join(parts) + "\n" + self.text
+            parts.append(f"{who}, {role}" if role else who)
+        return " | ".join(parts)
+
+    def embed_text(self, full_names: dict[str, str] | None = None, roles: dict[str, str] | None = None) -> str:
+        """Text the encoders see: the context header, then the passage."""
+        return self.header(full_names, roles) + "\n" + self.text
 
 
 class EpisodeRef(BaseModel):
@@ -150,3 +157,40 @@ class IngestReport(BaseModel):
     failed: dict[str, str] = Field(default_factory=dict)
     chunks_embedded: int = 0
     index_version: int = 0
+
+
+class NamedCount(BaseModel):
+    name: str
+    count: int
+
+
+class ThemeSummary(BaseModel):
+    """A theme of the taxonomy and how much of the corpus carries it."""
+
+    name: str
+    label: str
+    description: str
+    seeds: list[str]
+    threshold: float
+    passages: int = 0
+    episodes: list[NamedCount] = Field(default_factory=list, description="episodes with the most tagged passages")
+    speakers: list[NamedCount] = Field(default_factory=list, description="speakers with the most tagged passages")
+
+
+class ThemedHit(Hit):
+    """A passage under a theme: `score` is the theme score, `matched` the seed phrases found in it (why)."""
+
+    similarity: float = 0.0
+    matched: list[str] = Field(default_factory=list)
+
+
+class ThemeDetail(ThemeSummary):
+    top: list[ThemedHit] = Field(default_factory=list, description="the strongest passages, best first")
+
+
+class RetagReport(BaseModel):
+    chunks: int
+    tags: int
+    embedded_chunks: int = Field(0, description="passages re-embedded to retag: always 0, stored vectors are used")
+    taxonomy: str
+    fingerprint: str

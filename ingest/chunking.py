@@ -153,7 +153,13 @@ def _chunk(doc: Document, group: list[_Piece], ordinal: int, words: list[_Words]
         parts.append(f"{seg.speaker}: {body}" if multi and seg.speaker else body)
     first, last = group[0], group[-1]
     t0, t1 = times[first.seg], times[last.seg]
-    seg0 = doc.segments[first.seg]
+    seg0, seg1 = doc.segments[first.seg], doc.segments[last.seg]
+    start = float(t0[first.lo]) if t0 is not None else None
+    end = float(t1[last.hi]) if t1 is not None else None
+    if first.lo == 0 and seg0.start is not None:  # a turn's own times beat interpolation
+        start = seg0.start
+    if last.hi == len(words[last.seg].spans) and seg1.end is not None:  # so a pause after it isn't counted
+        end = seg1.end
     return Chunk(
         episode_id=doc.id,
         episode_title=doc.title,
@@ -161,8 +167,8 @@ def _chunk(doc: Document, group: list[_Piece], ordinal: int, words: list[_Words]
         text="\n".join(parts),
         speaker=max(per_speaker, key=per_speaker.get) if per_speaker else None,
         speakers=list(per_speaker),
-        start=round(float(t0[first.lo]), 1) if t0 is not None else None,
-        end=round(float(t1[last.hi]), 1) if t1 is not None else None,
+        start=round(start, 1) if start is not None else None,
+        end=round(end, 1) if end is not None else None,
         char_start=words[first.seg].source[first.lo][0],
         char_end=words[last.seg].source[last.hi - 1][1],
         source=doc.source,

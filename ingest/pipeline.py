@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from tqdm import tqdm
@@ -11,12 +11,15 @@ from tqdm import tqdm
 from ingest.chapters import apply_chapters, load_chapters
 from ingest.chunking import chunk_document
 from ingest.readers import ReaderError, reader_for
+from ingest.windows import sentence_windows
 from core.models import Chunk, Document, IngestReport
 from search.embedding import Embedder
 from search.store import Store
 
 CHUNKER_VERSION = "1"  # bump when chunking changes, so unchanged files are re-chunked once
 SKIP_NAMES = {"readme.md", "readme.txt", "readme", "license", "license.md", "source.md"}
+# called inside the ingest transaction with the ids of the episodes just written (theme tagging)
+Tagger = Callable[[Store, list[str]], object]
 
 
 def discover(paths: Iterable[Path]) -> list[Path]:
@@ -80,12 +83,20 @@ def content_hash(doc: Document, settings: tuple) -> str:
     return hashlib.sha256(payload.encode()).hexdigest()
 
 
-def context_header(chunk: Chunk, full_names: dict[str, str]) -> str:
-    return chunk.embed_text(full_names).split("\n", 1)[0]
+def _sha(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def embed_texts(doc: Document, chunk: Chunk, windows: bool) -> tuple[str, list[str]]:
+    """The chunk's own text to embed and its sentence windows', each under the chunk's context header."""
+    header = chunk.header(doc.speakers, doc.roles)
+    wins = [f"{header}\n{w}" for w in sentence_windows(chunk.text)] if windows else []
+    return f"{header}\n{chunk.text}", wins
 
 
 def ingest(store: Store, embedder: Embedder, paths: list[Path], *, prune: bool = False, max_words: int = 200,
-           min_words: int = 60, batch_size: int = 16, progress: bool = False) -> IngestReport:
+           min_words: int = 60, sentence_vectors: bool = True, batch_size: int = 16,
+           progress: bool = False, tagger: Tagger | None = None) -> IngestReport:
     """Read files and folders, then commit what changed as one batch (see `ingest_documents`)."""
     failed: dict[str, str] = {}
     batch: list[tuple[Document, str, str]] = []
@@ -100,19 +111,21 @@ def ingest(store: Store, embedder: Embedder, paths: list[Path], *, prune: bool =
         batch += [(doc, text, str(path.resolve())) for doc in docs]
     roots = [str(p.resolve()) for p in paths] if prune else []
     report = ingest_documents(store, embedder, batch, prune_roots=roots, max_words=max_words, min_words=min_words,
-                              batch_size=batch_size, progress=progress)
+                              sentence_vectors=sentence_vectors, batch_size=batch_size, progress=progress,
+                              tagger=tagger)
     report.failed.update(failed)
     return report
 
 
 def ingest_documents(store: Store, embedder: Embedder, batch: list[tuple[Document, str, str]], *,
                      prune_roots: list[str] | None = None, max_words: int = 200, min_words: int = 60,
-                     batch_size: int = 16, progress: bool = False) -> IngestReport:
+                     sentence_vectors: bool = True, batch_size: int = 16, progress: bool = False,
+                     tagger: Tagger | None = None) -> IngestReport:
     """Add, replace or skip each (document, source text, path) by content hash; embed only unseen chunk texts;
     commit all episode changes in one transaction, so readers see the old or the new version, never a mix."""
     report = IngestReport()
     state = store.episode_state()
-    settings = (max_words, min_words, embedder.name)  # a new model re-embeds, not skips
+    settings = (max_words, min_words, sentence_vectors, embedder.name)  # a new model re-embeds, not skips
     pending: list[tuple[Document, list[Chunk], str, str]] = []
     seen_ids: dict[str, str] = {}
     for doc, text, abspath in batch:
@@ -128,11 +141,13 @@ def ingest_documents(store: Store, embedder: Embedder, batch: list[tuple[Documen
         (report.updated if doc.id in state else report.added).append(doc.id)
         pending.append((doc, chunks, h, abspath))
 
-    texts = {}
-    for doc, chunks, _, _ in pending:
-        for c in chunks:
-            t = c.embed_text(doc.speakers)
-            texts[hashlib.sha256(t.encode()).hexdigest()] = t
+    texts: dict[str, str] = {}
+    planned = []
+    for doc, chunks, h, abspath in pending:
+        per_chunk = [embed_texts(doc, c, sentence_vectors) for c in chunks]
+        for own, wins in per_chunk:
+            texts.update((_sha(t), t) for t in [own, *wins])
+        planned.append((doc, chunks, h, abspath, per_chunk))
     missing = store.missing_embeddings(list(texts), embedder.name)
     report.chunks_embedded = len(missing)
     step = max(batch_size * 16, 64)
@@ -149,11 +164,14 @@ def ingest_documents(store: Store, embedder: Embedder, batch: list[tuple[Documen
                  if fpath.startswith(root) and not Path(fpath).exists() and eid not in gone]
     if pending or gone:
         with store.transaction():
-            for doc, chunks, h, abspath in pending:
-                hashes = [hashlib.sha256(c.embed_text(doc.speakers).encode()).hexdigest() for c in chunks]
-                store.replace_episode(doc, chunks, h, abspath, hashes, [context_header(c, doc.speakers) for c in chunks])
+            for doc, chunks, h, abspath, per_chunk in planned:
+                store.replace_episode(doc, chunks, h, abspath, [_sha(own) for own, _ in per_chunk],
+                                      [c.header(doc.speakers, doc.roles) for c in chunks],
+                                      [[_sha(w) for w in wins] for _, wins in per_chunk])
             for eid in gone:
                 store.delete_episode(eid)
+            if tagger is not None and planned:  # tags commit with their chunks, from the vectors just stored
+                tagger(store, [p[0].id for p in planned])
             store.bump_version()
         report.removed = gone
     report.index_version = store.version()

@@ -73,3 +73,36 @@ def m001_initial(db: sqlite3.Connection) -> None:
         INSERT INTO state VALUES ('index_version', '0');
         """
     )
+
+
+@migration
+def m002_sentence_windows(db: sqlite3.Connection) -> None:
+    db.executescript(
+        """
+        CREATE TABLE windows (
+            chunk_id INTEGER NOT NULL REFERENCES chunks(id) ON DELETE CASCADE,
+            ordinal INTEGER NOT NULL,
+            embed_hash TEXT NOT NULL,
+            PRIMARY KEY (chunk_id, ordinal)
+        );
+        CREATE INDEX windows_embed_hash ON windows(embed_hash);
+        """
+    )
+
+
+@migration
+def m003_chunk_themes(db: sqlite3.Connection) -> None:
+    """Theme tags per chunk: the score, the seed phrases that matched (why) and the embedding similarity."""
+    db.executescript(
+        """
+        CREATE TABLE chunk_themes (
+            chunk_id INTEGER NOT NULL REFERENCES chunks(id) ON DELETE CASCADE,
+            theme TEXT NOT NULL,
+            score REAL NOT NULL,
+            similarity REAL NOT NULL,
+            matched TEXT NOT NULL DEFAULT '[]',
+            PRIMARY KEY (chunk_id, theme)
+        );
+        CREATE INDEX chunk_themes_theme ON chunk_themes(theme, score DESC);
+        """
+    )

@@ -56,16 +56,17 @@ class Store:
         return {r["id"]: (r["content_hash"], r["path"]) for r in self.db.execute("SELECT id, content_hash, path FROM episodes")}
 
     def replace_episode(self, doc: Document, chunks: list[Chunk], content_hash: str, path: str,
-                        embed_hashes: list[str], contexts: list[str]) -> None:
+                        embed_hashes: list[str], contexts: list[str], window_hashes: list[list[str]] | None = None) -> None:
         """Write one episode and its chunks, replacing any previous version (call inside a transaction)."""
         self.delete_episode(doc.id)
         self.db.execute(
             "INSERT INTO episodes (id, title, source, path, kind, content_hash, speakers, meta, ingested_at)"
             " VALUES (?,?,?,?,?,?,?,?,?)",
             (doc.id, doc.title, doc.source, path, doc.kind.value, content_hash, json.dumps(doc.speakers),
-             json.dumps(doc.meta), datetime.now(timezone.utc).isoformat()),
+             json.dumps({**doc.meta, "roles": doc.roles} if doc.roles else doc.meta), datetime.now(timezone.utc).isoformat()),
         )
-        for chunk, h, ctx in zip(chunks, embed_hashes, contexts, strict=True):
+        windows = window_hashes or [[] for _ in chunks]
+        for chunk, h, ctx, wins in zip(chunks, embed_hashes, contexts, windows, strict=True):
             cur = self.db.execute(
                 "INSERT INTO chunks (episode_id, ordinal, text, speaker, speakers, start_s, end_s, char_start,"
                 " char_end, kind, section, embed_hash) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
@@ -73,9 +74,12 @@ class Store:
                  chunk.end, chunk.char_start, chunk.char_end, chunk.kind.value, chunk.section, h),
             )
             self.db.execute("INSERT INTO chunks_fts (rowid, text, context) VALUES (?,?,?)", (cur.lastrowid, chunk.text, ctx))
+            self.db.executemany("INSERT INTO windows (chunk_id, ordinal, embed_hash) VALUES (?,?,?)",
+                                [(cur.lastrowid, i, wh) for i, wh in enumerate(wins)])
 
     def delete_episode(self, episode_id: str) -> None:
         self.db.execute("DELETE FROM chunks_fts WHERE rowid IN (SELECT id FROM chunks WHERE episode_id=?)", (episode_id,))
+        self.db.execute("DELETE FROM windows WHERE chunk_id IN (SELECT id FROM chunks WHERE episode_id=?)", (episode_id,))
         self.db.execute("DELETE FROM chunks WHERE episode_id=?", (episode_id,))
         self.db.execute("DELETE FROM episodes WHERE id=?", (episode_id,))
 
@@ -109,10 +113,12 @@ class Store:
             self.db.executemany("INSERT OR REPLACE INTO embeddings VALUES (?,?,?,?)", rows)
 
     def vectors(self, model: str) -> tuple[np.ndarray, np.ndarray]:
-        """Chunk ids and their vectors, for (re)building the FAISS index without re-embedding."""
+        """Chunk ids and their vectors (the chunk's own and its sentence windows', so one id may repeat), for
+        (re)building the FAISS index without re-embedding."""
         rows = self.db.execute(
             "SELECT c.id, e.vector, e.dim FROM chunks c JOIN embeddings e ON e.hash=c.embed_hash AND e.model=?"
-            " ORDER BY c.id", (model,)).fetchall()
+            " UNION ALL SELECT w.chunk_id, e.vector, e.dim FROM windows w JOIN embeddings e"
+            " ON e.hash=w.embed_hash AND e.model=? ORDER BY 1", (model, model)).fetchall()
         if not rows:
             return np.zeros(0, dtype=np.int64), np.zeros((0, 0), dtype=np.float32)
         ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
@@ -121,7 +127,8 @@ class Store:
 
     def prune_embeddings(self) -> int:
         """Drop vectors no chunk uses any more."""
-        cur = self.db.execute("DELETE FROM embeddings WHERE hash NOT IN (SELECT embed_hash FROM chunks)")
+        cur = self.db.execute("DELETE FROM embeddings WHERE hash NOT IN (SELECT embed_hash FROM chunks)"
+                              " AND hash NOT IN (SELECT embed_hash FROM windows)")
         return cur.rowcount
 
     # --- chunks ---------------------------------------------------------------------------------------
@@ -139,6 +146,11 @@ class Store:
             part = ids[i:i + 500]
             q = f"{self._SELECT} WHERE c.id IN ({','.join('?' * len(part))})"
             out.update((r["id"], self._chunk(r)) for r in self.db.execute(q, part))
+            tq = (f"SELECT chunk_id, theme FROM chunk_themes WHERE chunk_id IN ({','.join('?' * len(part))})"
+                  " ORDER BY chunk_id, score DESC")
+            for cid, theme in self.db.execute(tq, part):  # hits and citations show their themes
+                if cid in out:
+                    out[cid].themes.append(theme)
         return out
 
     def episode_chunks(self, episode_id: str) -> list[Chunk]:
@@ -171,11 +183,15 @@ class Store:
         if filters and filters.kind:
             clauses.append("c.kind = ?")
             args.append(Kind(filters.kind).value)
+        if filters and filters.themes:  # any of the themes (OR), like choosing several tags
+            clauses.append(f"EXISTS (SELECT 1 FROM chunk_themes t WHERE t.chunk_id = c.id AND t.theme IN"
+                           f" ({','.join('?' * len(filters.themes))}))")
+            args += list(filters.themes)
         return (" AND ".join(clauses) or "1"), args
 
     def filter_ids(self, filters: Filters | None) -> np.ndarray | None:
         """Chunk ids a filter allows, or None when nothing is filtered."""
-        if not filters or not (filters.speaker or filters.episode or filters.kind):
+        if not filters or not (filters.speaker or filters.episode or filters.kind or filters.themes):
             return None
         where, args = self._where(filters)
         rows = self.db.execute(f"SELECT c.id FROM chunks c JOIN episodes e ON e.id=c.episode_id WHERE {where}", args)

@@ -29,12 +29,13 @@ class VectorIndex(ABC):
 
 
 class FlatIndex(VectorIndex):
-    """Exact inner-product search: on normalised vectors that is cosine similarity."""
+    """Exact inner-product search: on normalised vectors that is cosine similarity. A chunk may own several
+    vectors (its sentence windows); its score is the best of them."""
 
     kind = "flat"
 
     def __init__(self, dim: int, index: faiss.Index | None = None):
-        self.index = index or faiss.IndexIDMap2(faiss.IndexFlatIP(dim))
+        self.index = index or faiss.IndexIDMap(faiss.IndexFlatIP(dim))
 
     def add(self, ids: np.ndarray, vectors: np.ndarray) -> None:
         if len(ids):
@@ -48,8 +49,13 @@ class FlatIndex(VectorIndex):
             if len(allowed) == 0:
                 return []
             params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(allowed.astype(np.int64)))
-        scores, ids = self.index.search(query.reshape(1, -1).astype(np.float32), min(k, self.size), params=params)
-        return [(int(i), float(s)) for i, s in zip(ids[0], scores[0]) if i >= 0]
+        want = min(self.size, k * 8)  # room for several vectors of one chunk
+        scores, ids = self.index.search(query.reshape(1, -1).astype(np.float32), want, params=params)
+        best: dict[int, float] = {}
+        for i, s in zip(ids[0], scores[0]):
+            if i >= 0 and int(i) not in best:
+                best[int(i)] = float(s)
+        return list(best.items())[:k]
 
     @property
     def size(self) -> int:

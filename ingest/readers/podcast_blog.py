@@ -56,12 +56,15 @@ class PodcastBlogReader(Reader):
         kind = Kind.note if cut is None else Kind.summary
         segments = _prose_segments(text, writeup, kind, title)
         speakers: dict[str, str] = {}
+        roles: dict[str, str] = {}
         if cut is not None:
             turns = _turns(text, blocks[cut + 1:])
             speakers = _full_names(text[start:end], {s.speaker for s in turns if s.speaker})
+            roles = _roles(text[start:end], speakers)
             segments += turns
         doc_kind = Kind.transcript if cut is not None else Kind.note
-        return Document(id=doc_id, title=title, source=source, kind=doc_kind, segments=segments, speakers=speakers)
+        return Document(id=doc_id, title=title, source=source, kind=doc_kind, segments=segments, speakers=speakers,
+                        roles=roles)
 
 
 def _prose_segments(text: str, blocks: list[tuple[int, int]], kind: Kind, title: str) -> list[Segment]:
@@ -106,3 +109,15 @@ def _full_names(post: str, short_names: set[str]) -> dict[str, str]:
         surnames = Counter({k.split()[0]: v for k, v in found.items() if k.split()[0] not in {"I", "And", "The"}})
         names[short] = f"{short} {surnames.most_common(1)[0][0]}" if surnames else short
     return names
+
+
+def _roles(post: str, full_names: dict[str, str]) -> dict[str, str]:
+    """Role as the post introduces a speaker in apposition: "Tamar Bercovici, VP of Engineering at Box"."""
+    roles = {}
+    for short, full in full_names.items():
+        names = "|".join(re.escape(n) for n in dict.fromkeys([full, short]))
+        m = re.search(rf"\b(?:{names}),\s+(?:the\s+|a\s+)?([A-Z][^.,;:()\n]{{2,80}}?\bat\s+[A-Z][^.,;:()\n]{{1,40}}?)"
+                      rf"(?=[.,;:()\n]|\s+(?:and|who|has|is|describes)\b)", post)
+        if m:
+            roles[short] = m.group(1)
+    return roles

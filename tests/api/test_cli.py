@@ -105,7 +105,7 @@ def test_episodes_and_stats(corpus, data_dir):
     table = run("episodes")
     assert table.exit_code == 0 and "team-notes" in table.stdout
     stats = json.loads(run("stats", "--json").stdout)
-    assert stats["episodes"] == 5 and stats["chunks"] == stats["vectors"] > 0 and stats["model"] == "fake"
+    assert stats["episodes"] == 5 and stats["vectors"] >= stats["chunks"] > 0 and stats["model"] == "fake"
     assert stats["data_dir"] == str(data_dir)
     assert stats["sources"] == ["blog.txt", "team-notes.md", "thread.txt"]
     assert "episodes" in run("stats").stdout

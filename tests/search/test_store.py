@@ -102,7 +102,7 @@ def test_faiss_rebuilt_from_stored_vectors_gives_the_same_results(data_dir, tmp_
     for q in queries:
         assert [c for c, _ in after[q]] == [c for c, _ in before[q]]
         assert np.allclose([s for _, s in after[q]], [s for _, s in before[q]])
-    assert kb2.index().size == kb2.store.counts()[1]
+    assert kb2.index().size == len(kb2.store.vectors(kb2.embedder.name)[0]) >= kb2.store.counts()[1]
 
 
 def test_no_pickle_files_in_the_data_dir(data_dir, tmp_path):
