@@ -1,0 +1,60 @@
+"""The real path: the packaged MiniLM over the default corpus, a cited answer, and an abstention."""
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from core.knowledge_base import KnowledgeBase
+from core.models import Filters
+from core.settings import Settings
+from search.embedding import PACKAGED_MODEL
+from tests.conftest import REPO
+
+pytestmark = pytest.mark.model
+CLOCK = re.compile(r"^\d{2}:\d{2}:\d{2}$")
+
+
+@pytest.fixture(scope="module")
+def corpus_kb(tmp_path_factory):
+    """The default corpus embedded once for the module (the real model takes minutes on a small CPU)."""
+    kb = KnowledgeBase(Settings(data_dir=tmp_path_factory.mktemp("e2e"), model=PACKAGED_MODEL))
+    report = kb.ingest([REPO / "corpus"])
+    assert report.failed == {} and len(report.added) >= 5
+    yield kb
+    kb.store.close()
+
+
+@pytest.fixture
+def kb(real_model, corpus_kb):
+    assert corpus_kb.embedder.name.startswith(PACKAGED_MODEL)
+    return corpus_kb
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "the best sentence scores 0.4499 against abstain_below=0.45 and the top passages are blog write-ups "
+    "(summaries without speaker or timestamp), so the answer abstains and could not cite transcript turns; "
+    "answer/retrieval tuning is in progress in search/answer.py and search/retrieval.py"))
+def test_cited_answer_on_the_default_corpus(kb):
+    answer = kb.ask("how to lead change at scale")
+    assert not answer.abstained, answer.answer
+    assert len(answer.citations) >= 2
+    markers = {int(n) for n in re.findall(r"\[(\d+)\]", answer.answer)}
+    assert markers == {c.n for c in answer.citations}
+    for c in answer.citations:
+        assert c.speaker, c
+        assert c.episode.id and c.episode.title
+        assert c.start and CLOCK.match(c.start), c
+
+
+def test_unrelated_question_abstains_with_closest_passages(kb):
+    bread = kb.ask("What is a good recipe for sourdough bread?")
+    assert bread.abstained and bread.citations == []
+    assert bread.closest  # the nearest passages are still offered
+
+
+def test_search_finds_the_change_at_scale_episode(kb):
+    hits = kb.search("how to lead change at scale", 5)
+    assert any("Scale" in h.episode.title and "Change" in h.episode.title for h in hits)
+    transcript = kb.search("how to lead change at scale", 5, Filters(kind="transcript"))
+    assert transcript and all(h.speaker and CLOCK.match(h.start) for h in transcript)
