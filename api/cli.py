@@ -22,6 +22,7 @@ K = Annotated[int, typer.Option("-k", "--k", min=1, max=100, help="number of res
 Speaker = Annotated[Optional[str], typer.Option(help="only passages by this speaker (name or part of it)")]
 EpisodeOpt = Annotated[Optional[str], typer.Option("--episode", help="only this episode (id or part of the title)")]
 KindOpt = Annotated[Optional[Kind], typer.Option(help="only this kind of passage")]
+ThemeOpt = Annotated[Optional[list[str]], typer.Option("--theme", help="only passages carrying this theme (repeatable: any of)")]
 
 
 def _kb(build: bool = True):
@@ -62,24 +63,25 @@ def ingest(paths: Annotated[Optional[list[Path]], typer.Argument(help="files or 
 
 @app.command()
 def search(query: str, k: K = 10, speaker: Speaker = None, episode: EpisodeOpt = None, kind: KindOpt = None,
-           as_json: JsonOpt = False) -> None:
+           theme: ThemeOpt = None, as_json: JsonOpt = False) -> None:
     """Passages that match a query, best first."""
-    hits = _kb().search(query, k, Filters(speaker=speaker, episode=episode, kind=kind))
+    hits = _kb().search(query, k, Filters(speaker=speaker, episode=episode, kind=kind, themes=theme or []))
     if as_json:
         return _dump({"results": [h.model_dump(mode="json") for h in hits]})
     if not hits:
         out.print("no results")
     for i, h in enumerate(hits, 1):
         where = f"{h.episode.title}" + (f" @ {h.start}" if h.start else "") + f"  ({h.source})"
-        out.print(f"[bold]{i}.[/bold] [cyan]{h.speaker or h.kind.value}[/cyan] — {where}")
+        out.print(f"[bold]{i}.[/bold] [cyan]{h.speaker or h.kind.value}[/cyan] — {where}"
+                  + (f"  [magenta]{', '.join(h.themes)}[/magenta]" if h.themes else ""))
         out.print(f"   {h.text[:400]}{'…' if len(h.text) > 400 else ''}\n", highlight=False)
 
 
 @app.command()
 def ask(question: str, k: K = 5, speaker: Speaker = None, episode: EpisodeOpt = None, kind: KindOpt = None,
-        as_json: JsonOpt = False) -> None:
+        theme: ThemeOpt = None, as_json: JsonOpt = False) -> None:
     """An extractive answer with numbered citations (speaker, episode, timestamp)."""
-    answer = _kb().ask(question, k, Filters(speaker=speaker, episode=episode, kind=kind))
+    answer = _kb().ask(question, k, Filters(speaker=speaker, episode=episode, kind=kind, themes=theme or []))
     if as_json:
         return _dump(answer.model_dump(mode="json"))
     out.print(answer.answer, highlight=False)
@@ -163,9 +165,63 @@ def evaluate(questions: Annotated[Path, typer.Argument(help="question file (JSON
     out.print(f"missed at {k}: {', '.join(report['missed']) or 'none'}")
 
 
+themes_app = typer.Typer(help="Themes (trust, letting go, ...): list them, show a theme's passages, retag.")
+app.add_typer(themes_app, name="themes")
+
+
+@themes_app.callback(invoke_without_command=True)
+def themes(ctx: typer.Context, as_json: JsonOpt = False) -> None:
+    """Every theme with its passage count, top episodes and speakers."""
+    if ctx.invoked_subcommand is not None:
+        return
+    kb = _kb()
+    items = kb.themes()
+    if as_json:
+        return _dump([t.model_dump(mode="json") for t in items])
+    table = Table("theme", "passages", "top episodes", "top speakers")
+    for t in items:
+        table.add_row(f"[bold]{t.name}[/bold]\n[dim]{t.description}[/dim]", str(t.passages),
+                      "\n".join(f"{e.name} ({e.count})" for e in t.episodes),
+                      "\n".join(f"{s.name} ({s.count})" for s in t.speakers))
+    out.print(table)
+    if kb.themes_stale():
+        err.print("[yellow]the taxonomy changed since passages were tagged; run `kb themes retag`[/yellow]")
+
+
+@themes_app.command("show")
+def themes_show(name: Annotated[str, typer.Argument(help="theme name, e.g. trust or letting-go")], k: K = 10,
+                as_json: JsonOpt = False) -> None:
+    """A theme's strongest passages, with the seed phrases that matched (why each is tagged)."""
+    detail = _kb().theme(name, k)
+    if as_json:
+        return _dump(detail.model_dump(mode="json"))
+    out.print(f"[bold]{detail.label}[/bold] — {detail.description} ({detail.passages} passages)")
+    for i, h in enumerate(detail.top, 1):
+        where = f"{h.episode.title}" + (f" @ {h.start}" if h.start else "")
+        why = f"matched: {', '.join(h.matched)}" if h.matched else "by meaning"
+        out.print(f"\n[bold]{i}.[/bold] [cyan]{h.speaker or h.kind.value}[/cyan] — {where}  "
+                  f"[dim]score {h.score:.2f}; {why}[/dim]", highlight=False)
+        out.print(f"   {h.text[:400]}{'…' if len(h.text) > 400 else ''}", highlight=False)
+
+
+@themes_app.command("retag")
+def themes_retag(as_json: JsonOpt = False) -> None:
+    """Re-score every passage against the taxonomy (after editing it) from stored vectors: nothing is re-embedded."""
+    report = _kb().retag_themes()
+    if as_json:
+        return _dump(report.model_dump())
+    out.print(f"tagged {report.chunks} passages with {report.tags} theme tags from {report.taxonomy}; "
+              f"re-embedded {report.embedded_chunks}")
+
+
 def main() -> None:
+    from search.taxonomy import TaxonomyError, UnknownTheme
+
     try:
         app()
     except ReaderError as exc:
         err.print(f"[red]error:[/red] {exc}")
         sys.exit(1)
+    except (UnknownTheme, TaxonomyError) as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        sys.exit(2)

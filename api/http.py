@@ -4,12 +4,13 @@ from pathlib import Path
 from typing import Annotated
 
 from fastapi import Depends, FastAPI, HTTPException, Query
-from fastapi.responses import FileResponse
+from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, Field
 
 from core.knowledge_base import KnowledgeBase
-from core.models import Answer, Chunk, Episode, Filters, Hit, Kind
+from core.models import Answer, Chunk, Episode, Filters, Hit, Kind, ThemeDetail, ThemeSummary
+from search.taxonomy import UnknownTheme
 from search.retrieval import Mode
 
 MAX_QUERY = 1000
@@ -26,12 +27,13 @@ class AskRequest(BaseModel):
     speaker: str | None = Field(default=None, max_length=200)
     episode: str | None = Field(default=None, max_length=200)
     kind: Kind | None = None
+    theme: list[str] = Field(default_factory=list, max_length=20, description="passages carrying any of these themes")
     filters: Filters | None = Field(default=None, description="alternative to the flat speaker/episode/kind fields")
 
     def to_filters(self) -> Filters:
         base = self.filters or Filters()
         return Filters(speaker=self.speaker or base.speaker, episode=self.episode or base.episode,
-                       kind=self.kind or base.kind)
+                       kind=self.kind or base.kind, themes=self.theme or base.themes)
 
 
 class ChunkContext(BaseModel):
@@ -58,6 +60,10 @@ def create_app(kb: KnowledgeBase | None = None) -> FastAPI:
 
     KB = Annotated[KnowledgeBase, Depends(get_kb)]
 
+    @app.exception_handler(UnknownTheme)
+    def unknown_theme(_request, exc: UnknownTheme) -> JSONResponse:
+        return JSONResponse(status_code=400, content={"detail": str(exc)})
+
     @app.get("/health", response_model=Health)
     def health(kb: KB) -> Health:
         e, c, _ = kb.store.counts()
@@ -70,8 +76,10 @@ def create_app(kb: KnowledgeBase | None = None) -> FastAPI:
                speaker: Annotated[str | None, Query(max_length=200)] = None,
                episode: Annotated[str | None, Query(max_length=200)] = None,
                kind: Kind | None = None,
-               mode: Mode | None = None) -> SearchResponse:
-        hits = kb.search(q, k, Filters(speaker=speaker, episode=episode, kind=kind), mode)
+               mode: Mode | None = None,
+               theme: Annotated[list[str], Query(max_length=20, description="theme (repeatable, any of)")] = []
+               ) -> SearchResponse:
+        hits = kb.search(q, k, Filters(speaker=speaker, episode=episode, kind=kind, themes=theme), mode)
         return SearchResponse(results=hits)
 
     @app.post("/ask", response_model=Answer)
@@ -89,6 +97,17 @@ def create_app(kb: KnowledgeBase | None = None) -> FastAPI:
         if this is None:
             raise HTTPException(404, f"no chunk with id {chunk_id}")
         return ChunkContext(chunk=this, context=around)
+
+    @app.get("/themes", response_model=list[ThemeSummary])
+    def themes(kb: KB) -> list[ThemeSummary]:
+        return kb.themes()
+
+    @app.get("/themes/{name}", response_model=ThemeDetail)
+    def theme(kb: KB, name: str, k: Annotated[int, Query(ge=1, le=100)] = 10) -> ThemeDetail:
+        try:
+            return kb.theme(name, k)
+        except UnknownTheme as exc:
+            raise HTTPException(404, str(exc)) from exc
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 

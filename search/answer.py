@@ -61,7 +61,7 @@ def build_answer(question: str, hits: list[Hit], encode: Callable[[list[str]], n
     citations = [
         Citation(n=n, chunk_id=hits[h].chunk_id, text=hits[h].text, speaker=hits[h].speaker, start=hits[h].start,
                  end=hits[h].end, episode=hits[h].episode, source=hits[h].source, char_start=hits[h].char_start,
-                 char_end=hits[h].char_end)
+                 char_end=hits[h].char_end, themes=hits[h].themes)
         for h, n in sorted(numbers.items(), key=lambda x: x[1])
     ]
     return Answer(question=question, answer=" ".join(parts), abstained=False, citations=citations)
