@@ -1,6 +1,7 @@
 """Pydantic models for every piece of data that crosses a boundary (reader, store, library, CLI, HTTP)."""
 from __future__ import annotations
 
+import re
 from enum import Enum
 
 from pydantic import BaseModel, Field
@@ -73,14 +74,26 @@ class Chunk(BaseModel):
     def header(self, full_names: dict[str, str] | None = None, roles: dict[str, str] | None = None) -> str:
         """Context the passage itself may not state (episode, section, who speaks and their role): it lets
         a question about "Red Hat's LATAM CTO" find a passage that only says "I"."""
-        who = (full_names or {}).get(self.speaker or "", self.speaker or "")
-        role = (roles or {}).get(self.speaker or "")
+        names, roles = full_names or {}, roles or {}
+
+        def person(short: str) -> str:
+            full = names.get(short, short)
+            return f"{full}, {roles[short]}" if roles.get(short) else full
+
         parts = [self.episode_title]
         if self.section and self.section != self.episode_title:
             parts.append(self.section)
-        if who:
-            parts.append(f"{who}, {role}" if role else who)
+        if self.speaker:
+            parts.append(person(self.speaker))
+        else:  # a write-up about a guest: say who, since the text may only say "she"
+            about = [s for s in self.mentions(names) if roles.get(s)]
+            if about:
+                parts.append("about " + "; ".join(person(s) for s in about))
         return " | ".join(parts)
+
+    def mentions(self, full_names: dict[str, str]) -> list[str]:
+        """Speakers of the episode this passage names (by first or full name) without them speaking."""
+        return [s for s in full_names if s not in self.speakers and re.search(rf"\b{re.escape(s)}\b", self.text)]
 
     def embed_text(self, full_names: dict[str, str] | None = None, roles: dict[str, str] | None = None) -> str:
         """Text the encoders see: the context header, then the passage."""

@@ -21,7 +21,7 @@ class Settings(BaseSettings):
     max_chunk_words: int = Field(default=200, ge=20, le=400)
     min_chunk_words: int = Field(default=60, ge=0, le=400)
     sentence_vectors: bool = Field(default=True, description="also embed sentence windows of each chunk (better recall, ~3x encoding)")
-    search_mode: str = Field(default="hybrid", description="keyword, dense or hybrid")
+    search_mode: str = Field(default="hybrid", description="keyword, dense, rrf or hybrid (see search.retrieval)")
     candidates: int = Field(default=100, ge=10, le=2000, description="depth of each ranked list before fusion")
     api_token: str | None = Field(default=None, description="bearer token for write endpoints; unset disables them")
     themes_file: Path | None = Field(default=None, description="theme taxonomy TOML (default: the shipped core/themes.toml)")

@@ -16,7 +16,7 @@ from core.models import Chunk, Document, IngestReport
 from search.embedding import Embedder
 from search.store import Store
 
-CHUNKER_VERSION = "1"  # bump when chunking changes, so unchanged files are re-chunked once
+CHUNKER_VERSION = "2"  # bump when chunking or the embedded text changes, so unchanged files are redone once
 SKIP_NAMES = {"readme.md", "readme.txt", "readme", "license", "license.md", "source.md"}
 # called inside the ingest transaction with the ids of the episodes just written (theme tagging)
 Tagger = Callable[[Store, list[str]], object]

@@ -13,6 +13,7 @@ import numpy as np
 
 from core.models import Chunk, Document, Episode, Filters, Kind
 from search.migrations import migrate
+from search.query import SpeakerProfile
 
 _TERM = re.compile(r"\w+", re.UNICODE)
 
@@ -93,6 +94,15 @@ class Store:
 
     def episode(self, episode_id: str) -> Episode | None:
         return next((e for e in self.episodes() if e.id == episode_id), None)
+
+    def speaker_profiles(self) -> list[SpeakerProfile]:
+        """Who speaks in each episode, with the full name and role the episode introduced them by."""
+        out = []
+        for r in self.db.execute("SELECT id, speakers, meta FROM episodes"):
+            roles = json.loads(r["meta"]).get("roles", {})
+            out += [SpeakerProfile(episode_id=r["id"], short=short, full=full, role=roles.get(short))
+                    for short, full in json.loads(r["speakers"]).items()]
+        return out
 
     def full_names(self) -> dict[str, dict[str, str]]:
         return {r["id"]: json.loads(r["speakers"]) for r in self.db.execute("SELECT id, speakers FROM episodes")}

@@ -1,0 +1,30 @@
+"""Query handling: the words BM25 should look for, and the speakers a question points at by name or role."""
+from __future__ import annotations
+
+import re
+
+from pydantic import BaseModel
+from spacy.lang.en.stop_words import STOP_WORDS
+
+_TERM = re.compile(r"[\w’']+")
+
+
+def query_terms(query: str) -> list[str]:
+    """Content words of the query for BM25: lower-cased, de-duplicated, stop words dropped."""
+    words = [w.lower().replace("’", "'").strip("'") for w in _TERM.findall(query)]
+    terms = [w.split("'")[0] for w in words if w and w not in STOP_WORDS and len(w) > 1]
+    return list(dict.fromkeys(t for t in terms if t))
+
+
+class SpeakerProfile(BaseModel):
+    episode_id: str
+    short: str
+    full: str
+    role: str | None = None
+
+
+def linked_speakers(query: str, profiles: list[SpeakerProfile]) -> set[tuple[str, str]]:
+    """(episode, speaker) pairs whose name the question uses ("Bruce Wang", "Maria"). A role ("Red Hat's LATAM
+    CTO") is matched by the context header instead: boosting on it buried write-ups about the person."""
+    terms = set(query_terms(query))
+    return {(p.episode_id, p.short) for p in profiles if {w for w in query_terms(p.full) if len(w) > 2} & terms}
