@@ -86,7 +86,7 @@ def to_hit(c: Chunk, score: float) -> Hit:
     return Hit(chunk_id=c.id, text=c.text, score=round(float(score), 6), speaker=c.speaker, speakers=c.speakers,
                start=format_clock(c.start), end=format_clock(c.end), start_seconds=c.start,
                episode=EpisodeRef(id=c.episode_id, title=c.episode_title), source=c.source, kind=c.kind,
-               section=c.section, char_start=c.char_start, char_end=c.char_end)
+               section=c.section, char_start=c.char_start, char_end=c.char_end, themes=list(c.themes))
 
 
 class Retriever:
