@@ -6,7 +6,7 @@ import pytest
 from core.knowledge_base import KnowledgeBase
 from core.models import Chunk, Filters, Kind
 from core.settings import Settings
-from search.retrieval import Mode, collapse, query_terms, rrf
+from search.retrieval import Mode, collapse, query_terms, rrf, zfuse
 from tests.helpers import TRANSCRIPT_ID, write_corpus
 
 
@@ -108,8 +108,8 @@ def test_dense_only_mode_ranks_by_cosine_without_shared_words(kb):
     assert top[0].score == pytest.approx(max(h.score for h in top)) and top[0].score <= 1.0 + 1e-6
 
 
-def test_hybrid_scores_are_fused_ranks(kb):
-    hits = kb.search("momentum", 5, mode=Mode.hybrid)
+def test_rrf_scores_are_fused_ranks(kb):
+    hits = kb.search("momentum", 5, mode=Mode.rrf)
     assert "momentum" in hits[0].text
     assert hits[0].score == pytest.approx(2 / 61, abs=1e-6)  # first in both lists
     assert all(h.score <= 2 / 61 + 1e-6 for h in hits)  # scores are rounded to 6 places
@@ -121,3 +121,19 @@ def test_hits_carry_clock_times_and_offsets(kb):
     assert h.episode.id == TRANSCRIPT_ID and h.speaker == "Maria"
     assert h.start and len(h.start) == 8 and h.start.count(":") == 2
     assert h.start_seconds is not None and h.char_end > h.char_start
+
+
+def test_zfuse_weights_z_scores_and_floors_missing_entries():
+    dense = [(1, 0.9), (2, 0.5), (3, 0.1)]  # z: 1.2247, 0, -1.2247
+    keyword = [(2, 10.0), (4, 0.0)]  # z: 1, -1
+    fused = zfuse(dense, keyword, weight=0.7)
+    assert fused[1] == pytest.approx(0.7 * 1.2247449 + 0.3 * -1.0)  # missing from keyword: keyword's floor
+    assert fused[2] == pytest.approx(0.3 * 1.0)
+    assert fused[4] == pytest.approx(0.7 * -1.2247449 + 0.3 * -1.0)  # missing from dense: dense's floor
+    assert max(fused, key=fused.get) == 1
+    assert zfuse([], []) == {}
+
+
+def test_hybrid_puts_the_named_speakers_words_first(kb):
+    hits = kb.search("What does Maria say about momentum?", 5, mode=Mode.hybrid)
+    assert hits[0].speaker == "Maria"
