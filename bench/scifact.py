@@ -24,6 +24,7 @@ import time
 from pathlib import Path
 
 from rich.table import Table
+from tqdm import tqdm
 
 from _env import REPO, RESULTS, machine, relevant_settings, wide_console
 from core.knowledge_base import KnowledgeBase
@@ -128,7 +129,7 @@ def main() -> int:
     for mode in Mode:
         run: dict[str, list[str]] = {}
         times = []
-        for qid in judged:
+        for qid in tqdm(judged, desc=f"{mode.value} queries", unit="query"):
             t = time.perf_counter()
             hits = kb.search(queries[qid], k=depth, mode=mode)
             times.append(time.perf_counter() - t)
