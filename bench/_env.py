@@ -45,3 +45,17 @@ def wide_console():
 
     probe = Console()
     return probe if probe.is_terminal else Console(width=160)
+
+
+def code_version() -> dict:
+    """The commit measured and the product files that differed from it, since others edit the tree meanwhile."""
+    import subprocess
+
+    def git(*args: str) -> str:
+        try:
+            return subprocess.run(["git", *args], cwd=REPO, capture_output=True, text=True, timeout=10).stdout.rstrip("\n")
+        except (OSError, subprocess.SubprocessError):
+            return ""
+
+    dirty = git("status", "--porcelain", "--", "core", "ingest", "search", "api")
+    return {"commit": git("rev-parse", "--short", "HEAD"), "dirty": [line[3:] for line in dirty.splitlines()]}

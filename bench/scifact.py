@@ -26,7 +26,7 @@ from pathlib import Path
 from rich.table import Table
 from tqdm import tqdm
 
-from _env import REPO, RESULTS, machine, relevant_settings, wide_console
+from _env import REPO, RESULTS, code_version, machine, relevant_settings, wide_console
 from core.knowledge_base import KnowledgeBase
 from core.models import Document, Kind, Segment
 from core.settings import get_settings
@@ -148,7 +148,7 @@ def main() -> int:
     console.print("published nDCG@10 (test split): " + ", ".join(f"{k} {v}" for k, v in PUBLISHED.items()))
 
     out = {"default_mode": settings.search_mode, "modes": results, "qrels": str(qrels_path), "queries": len(judged),
-           "corpus": {"docs": docs, "chunks": chunks}, "model": kb.embedder.name, "machine": machine(),
+           "corpus": {"docs": docs, "chunks": chunks}, "model": kb.embedder.name, "machine": machine(), "code": code_version(),
            "settings": relevant_settings(settings, kb.embedder.name), "timing": timing,
            "published_ndcg@10_test": PUBLISHED}
     args.out.parent.mkdir(parents=True, exist_ok=True)
