@@ -36,6 +36,9 @@ class Scoring(BaseModel):
     phrase_saturation: float = Field(default=2.0, gt=0, description="occurrences at which phrase evidence is ~63%")
     threshold: float = Field(default=0.5, description="default score a passage needs to carry a theme")
     min_matches: int = Field(default=0, ge=0, description="seed-phrase occurrences a passage needs besides the score")
+    contrast: float = Field(default=0.0, ge=0, description="how much a passage's mean similarity to all themes is "
+                            "subtracted, so generally 'leadership-y' passages do not carry every theme")
+    contrast_center: float = Field(default=0.0, description="typical mean similarity (kept, not subtracted)")
 
 
 class Theme(BaseModel):

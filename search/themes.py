@@ -63,15 +63,19 @@ class ThemeTagger:
         all_lemmas = lemma_texts(texts)
         sat = self.taxonomy.scoring.phrase_saturation
         out: list[list[ThemeScore]] = [[] for _ in texts]
+        protos = self.prototypes()
+        sim = {name: 0.5 * ((vectors @ mat.T).max(axis=1) + vectors @ centroid) for name, (mat, centroid) in protos.items()}
+        scoring = self.taxonomy.scoring
+        offset = scoring.contrast * (np.mean(list(sim.values()), axis=0) - scoring.contrast_center)
         for t in self.taxonomy.theme:
-            mat, centroid = self.prototypes()[t.name]
-            sims = 0.5 * ((vectors @ mat.T).max(axis=1) + vectors @ centroid)
+            sims = sim[t.name]
             w_embed, w_phrase = self._weights(t)
             for i, lem in enumerate(all_lemmas):
                 matched = self.matchers[t.name].match(lem)
                 hits = sum(n * (KEY_WEIGHT if p in self.key[t.name] else 1) for p, n in matched.items())
                 phrase = 1.0 - math.exp(-hits / sat)
-                out[i].append(ThemeScore(t.name, float(w_embed * sims[i] + w_phrase * phrase), float(sims[i]), matched))
+                score = w_embed * (sims[i] - offset[i]) + w_phrase * phrase
+                out[i].append(ThemeScore(t.name, float(score), float(sims[i]), matched))
         return out
 
     def tag(self, texts: list[str], vectors: np.ndarray) -> list[list[ThemeScore]]:
