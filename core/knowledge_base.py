@@ -14,7 +14,7 @@ from search.answer import AnswerPolicy, build_answer
 from search.embedding import Embedder, get_embedder
 from search.retrieval import Mode, Retriever
 from search.store import Store
-from search.vector_index import VectorIndex, load_or_build
+from search.vector_index import VectorIndex, sync_index
 from core.models import RetagReport, ThemeDetail, ThemedHit, ThemeSummary
 from search import theme_store
 from search.retrieval import to_hit
@@ -48,9 +48,10 @@ class KnowledgeBase:
         if self._index is None or version != self._index_version:
             with self._lock:
                 if self._index is None or version != self._index_version:
-                    ids, vecs = self.store.vectors(self.embedder.name)
-                    self._index = load_or_build(self.settings.faiss_path, version, self.embedder.name, ids, vecs)
-                    self._index_version = version
+                    # patched per changed episode from the index in memory (or the file): no full rebuild
+                    self._index = sync_index(self.settings.faiss_path, self.store, self.embedder.name,
+                                             self.settings.index, self._index)
+                    self._index_version = self._index.version
         return self._index
 
     def retriever(self) -> Retriever:

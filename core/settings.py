@@ -23,6 +23,8 @@ class Settings(BaseSettings):
     sentence_vectors: bool = Field(default=True, description="also embed sentence windows of each chunk (better recall, ~3x encoding)")
     search_mode: str = Field(default="hybrid", description="keyword, dense, rrf or hybrid (see search.retrieval)")
     candidates: int = Field(default=100, ge=10, le=2000, description="depth of each ranked list before fusion")
+    index: str = Field(default="auto", pattern="^(auto|flat|hnsw)$",
+                       description="FAISS index: flat (exact), hnsw (approximate) or auto (flat until it gets slow)")
     api_token: str | None = Field(default=None, description="bearer token for write endpoints; unset disables them")
     themes_file: Path | None = Field(default=None, description="theme taxonomy TOML (default: the shipped core/themes.toml)")
 

@@ -122,18 +122,49 @@ class Store:
         with self.transaction():
             self.db.executemany("INSERT OR REPLACE INTO embeddings VALUES (?,?,?,?)", rows)
 
-    def vectors(self, model: str) -> tuple[np.ndarray, np.ndarray]:
+    def vectors(self, model: str, episodes: list[str] | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Chunk ids and their vectors (the chunk's own and its sentence windows', so one id may repeat), for
-        (re)building the FAISS index without re-embedding."""
+        (re)building the FAISS index without re-embedding; `episodes` limits it to those (index patches)."""
+        if episodes is not None:
+            return self._episode_vectors(model, episodes)
         rows = self.db.execute(
             "SELECT c.id, e.vector, e.dim FROM chunks c JOIN embeddings e ON e.hash=c.embed_hash AND e.model=?"
             " UNION ALL SELECT w.chunk_id, e.vector, e.dim FROM windows w JOIN embeddings e"
             " ON e.hash=w.embed_hash AND e.model=? ORDER BY 1", (model, model)).fetchall()
+        return self._to_matrix(rows)
+
+    def _episode_vectors(self, model: str, episodes: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        rows: list = []
+        for i in range(0, len(episodes), 400):
+            part = episodes[i:i + 400]
+            marks = ",".join("?" * len(part))
+            rows += self.db.execute(
+                f"SELECT c.id, e.vector, e.dim FROM chunks c JOIN embeddings e ON e.hash=c.embed_hash AND e.model=?"
+                f" WHERE c.episode_id IN ({marks}) UNION ALL SELECT w.chunk_id, e.vector, e.dim FROM windows w"
+                f" JOIN chunks c ON c.id=w.chunk_id JOIN embeddings e ON e.hash=w.embed_hash AND e.model=?"
+                f" WHERE c.episode_id IN ({marks})", (model, *part, model, *part)).fetchall()
+        return self._to_matrix(rows)
+
+    @staticmethod
+    def _to_matrix(rows: list) -> tuple[np.ndarray, np.ndarray]:
         if not rows:
             return np.zeros(0, dtype=np.int64), np.zeros((0, 0), dtype=np.float32)
         ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
         mat = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float32).reshape(len(rows), rows[0][2])
         return ids, mat
+
+    def episode_chunk_ids(self, episodes: list[str] | None = None) -> dict[str, tuple[str, list[int]]]:
+        """episode id -> (content hash, chunk ids): what the FAISS index records to patch the next version."""
+        out: dict[str, tuple[str, list[int]]] = {}
+        q = "SELECT e.id, e.content_hash, c.id FROM episodes e LEFT JOIN chunks c ON c.episode_id=e.id"
+        parts = [None] if episodes is None else [episodes[i:i + 500] for i in range(0, len(episodes), 500)]
+        for part in parts:
+            where = "" if part is None else f" WHERE e.id IN ({','.join('?' * len(part))})"
+            for eid, h, cid in self.db.execute(q + where + " ORDER BY c.id", part or ()):
+                ids = out.setdefault(eid, (h, []))[1]
+                if cid is not None:
+                    ids.append(cid)
+        return out
 
     def prune_embeddings(self) -> int:
         """Drop vectors no chunk uses any more."""
