@@ -57,6 +57,8 @@ def ingest(paths: Annotated[Optional[list[Path]], typer.Argument(help="files or 
                   f"chunks; index version {report.index_version}")
         for path, why in report.failed.items():
             err.print(f"[yellow]skipped[/yellow] {why}")
+        for path, first in report.duplicates.items():
+            err.print(f"[yellow]duplicate[/yellow] {path} has the same content as {first} (both indexed)")
     if report.failed:
         raise typer.Exit(1)
 
@@ -165,6 +167,30 @@ def evaluate(questions: Annotated[Path, typer.Argument(help="question file (JSON
     out.print(f"missed at {k}: {', '.join(report['missed']) or 'none'}")
 
 
+@app.command()
+def check(repair: Annotated[bool, typer.Option(help="rebuild a disagreeing FAISS index from the stored vectors")] = True,
+          as_json: JsonOpt = False) -> None:
+    """Verify the store (SQLite integrity, foreign keys, full-text rows, vectors) and that the FAISS index agrees
+    with it; a stale or damaged index is rebuilt from stored vectors. Exit 1 when a problem remains."""
+    from search.check import check as run_check
+
+    kb = _kb(build=False)
+    report = run_check(kb.store, kb.settings.faiss_path, kb.embedder.name, rebuild=kb.index if repair else None)
+    if as_json:
+        _dump(report.model_dump())
+    else:
+        for problem in report.store_problems:
+            err.print(f"[red]store:[/red] {problem}")
+        for problem in report.index_problems:
+            err.print(f"[yellow]index:[/yellow] {problem}")
+        verdict = "[green]ok[/green]" if report.ok else "[red]FAILED[/red]"
+        out.print(f"{verdict}: {report.episodes} episodes, {report.chunks} chunks, {report.vectors} vectors, "
+                  f"index version {report.index_version}, FAISS holds {report.index_vectors}"
+                  + ("; FAISS rebuilt from stored vectors" if report.repaired else ""))
+    if not report.ok:
+        raise typer.Exit(1)
+
+
 themes_app = typer.Typer(help="Themes (trust, letting go, ...): list them, show a theme's passages, retag.")
 app.add_typer(themes_app, name="themes")
 
@@ -215,10 +241,14 @@ def themes_retag(as_json: JsonOpt = False) -> None:
 
 
 def main() -> None:
+    from ingest.lock import IngestLocked
     from search.taxonomy import TaxonomyError, UnknownTheme
 
     try:
         app()
+    except IngestLocked as exc:  # refused, not queued: the caller decides whether to retry
+        err.print(f"[red]error:[/red] {exc}")
+        sys.exit(3)
     except ReaderError as exc:
         err.print(f"[red]error:[/red] {exc}")
         sys.exit(1)

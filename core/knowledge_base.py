@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from ingest import pipeline
+from ingest.lock import ingest_lock
 from core.models import Answer, Chunk, Episode, Filters, IngestReport, Stats
 from core.settings import Settings, get_settings
 from search.answer import AnswerPolicy, build_answer
@@ -60,13 +61,14 @@ class KnowledgeBase:
     # --- writing ----------------------------------------------------------------------------------------
     def ingest(self, paths: list[Path] | None = None, prune: bool = False, progress: bool = False) -> IngestReport:
         s = self.settings
-        report = pipeline.ingest(self.store, self.embedder, paths or list(s.corpus_dirs), prune=prune,
-                                 max_words=s.max_chunk_words, min_words=s.min_chunk_words,
-                                 sentence_vectors=s.sentence_vectors,
-                                 batch_size=s.batch_size, progress=progress, tagger=self._tag_episodes)
-        if theme_store.fingerprint(self.store) != self.taxonomy.fingerprint():
-            self.retag_themes()  # first run, or the taxonomy changed since the last tagging
-        self.index()
+        with ingest_lock(s.data_dir):  # one writer per store: a second ingest is refused (IngestLocked), not interleaved
+            report = pipeline.ingest(self.store, self.embedder, paths or list(s.corpus_dirs), prune=prune,
+                                     max_words=s.max_chunk_words, min_words=s.min_chunk_words,
+                                     sentence_vectors=s.sentence_vectors,
+                                     batch_size=s.batch_size, progress=progress, tagger=self._tag_episodes)
+            if theme_store.fingerprint(self.store) != self.taxonomy.fingerprint():
+                self.retag_themes()  # first run, or the taxonomy changed since the last tagging
+            self.index()
         return report
 
     def ensure_ingested(self, progress: bool = False) -> IngestReport | None:

@@ -168,6 +168,8 @@ class IngestReport(BaseModel):
     skipped: list[str] = Field(default_factory=list)
     removed: list[str] = Field(default_factory=list)
     failed: dict[str, str] = Field(default_factory=dict)
+    duplicates: dict[str, str] = Field(default_factory=dict, description="file -> an earlier file of the batch with "
+                                       "identical content (both are indexed, their passages' vectors shared)")
     chunks_embedded: int = 0
     index_version: int = 0
 

@@ -18,6 +18,9 @@ from search.store import Store
 
 CHUNKER_VERSION = "2"  # bump when chunking or the embedded text changes, so unchanged files are redone once
 SKIP_NAMES = {"readme.md", "readme.txt", "readme", "license", "license.md", "source.md"}
+# a 3-hour transcript with word timings is a few MB; far beyond that is not a transcript, and reading it whole
+# (decode, parse, chunk) would need several times its size in memory
+MAX_FILE_BYTES = 32 * 2**20
 # called inside the ingest transaction with the ids of the episodes just written (theme tagging)
 Tagger = Callable[[Store, list[str]], object]
 
@@ -33,7 +36,12 @@ def discover(paths: Iterable[Path]) -> list[Path]:
         else:
             raise FileNotFoundError(f"{p}: no such file or folder")
         found += [x for x in items if x.name.lower() not in SKIP_NAMES and ".meta." not in x.name]
-    return list(dict.fromkeys(found))
+    unique: dict[Path, Path] = {}
+    for x in found:  # a file and a symlink to it are one file, read once under the file's own name
+        key = x.resolve()
+        if key not in unique or (unique[key].is_symlink() and not x.is_symlink()):
+            unique[key] = x
+    return list(unique.values())
 
 
 def decode(path: Path, data: bytes) -> str:
@@ -64,7 +72,13 @@ def sidecar(path: Path) -> dict:
 
 
 def read_file(path: Path, root: Path | None = None) -> tuple[list[Document], str]:
+    size = path.stat().st_size
+    if size > MAX_FILE_BYTES:  # refused before reading, so memory stays bounded
+        raise ReaderError(path, f"too large for a transcript ({size / 2**20:.0f} MB; the limit is "
+                                f"{MAX_FILE_BYTES // 2**20} MB)")
     text = decode(path, path.read_bytes())
+    if not text.strip():
+        raise ReaderError(path, "empty file, nothing to index")
     source = str(path.relative_to(root)) if root and path.is_relative_to(root) else path.name
     docs = reader_for(path, text).read(path, text, source)
     meta = sidecar(path)
@@ -99,6 +113,8 @@ def ingest(store: Store, embedder: Embedder, paths: list[Path], *, prune: bool =
            progress: bool = False, tagger: Tagger | None = None) -> IngestReport:
     """Read files and folders, then commit what changed as one batch (see `ingest_documents`)."""
     failed: dict[str, str] = {}
+    duplicates: dict[str, str] = {}
+    first_with: dict[str, str] = {}  # content hash -> the first file of this batch with that content
     batch: list[tuple[Document, str, str]] = []
     files = discover(paths)
     for path in tqdm(files, desc="reading", unit="file", disable=not progress or len(files) < 20):
@@ -108,12 +124,16 @@ def ingest(store: Store, embedder: Embedder, paths: list[Path], *, prune: bool =
         except (ReaderError, OSError, UnicodeError) as exc:
             failed[str(path)] = str(exc)
             continue
+        first = first_with.setdefault(_sha(text), str(path))
+        if first != str(path):  # both are indexed (distinct ids); the user hears about it
+            duplicates[str(path)] = first
         batch += [(doc, text, str(path.resolve())) for doc in docs]
     roots = [str(p.resolve()) for p in paths] if prune else []
     report = ingest_documents(store, embedder, batch, prune_roots=roots, max_words=max_words, min_words=min_words,
                               sentence_vectors=sentence_vectors, batch_size=batch_size, progress=progress,
                               tagger=tagger)
     report.failed.update(failed)
+    report.duplicates.update(duplicates)
     return report
 
 
