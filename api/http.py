@@ -1,14 +1,16 @@
 """The HTTP API: each route validates its input and calls one KnowledgeBase method."""
 
+import hmac
 from pathlib import Path
 from typing import Annotated
 
-from fastapi import Depends, FastAPI, HTTPException, Query
+from fastapi import Depends, FastAPI, Header, HTTPException, Query
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, Field
 
 from core.knowledge_base import KnowledgeBase
+from core.reindex import Reindexer, ReindexJob, ReindexRunning
 from core.models import Answer, Chunk, Episode, Filters, Hit, Kind, ThemeDetail, ThemeSummary
 from search.taxonomy import UnknownTheme
 from search.retrieval import Mode
@@ -108,6 +110,38 @@ def create_app(kb: KnowledgeBase | None = None) -> FastAPI:
             return kb.theme(name, k)
         except UnknownTheme as exc:
             raise HTTPException(404, str(exc)) from exc
+
+    def authorized(kb: KB, authorization: Annotated[str | None, Header()] = None) -> KnowledgeBase:
+        """Write endpoints need `Authorization: Bearer <KB_API_TOKEN>`; without a configured token they are off."""
+        token = kb.settings.api_token
+        if not token:
+            raise HTTPException(403, "re-indexing over HTTP is disabled: set KB_API_TOKEN on the server to enable it")
+        scheme, _, given = (authorization or "").partition(" ")
+        if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), token.encode()):
+            raise HTTPException(401, "missing or wrong bearer token", headers={"WWW-Authenticate": "Bearer"})
+        return kb
+
+    def reindexer(kb: KnowledgeBase) -> Reindexer:
+        if state.get("reindexer") is None:
+            state["reindexer"] = Reindexer(kb)
+        return state["reindexer"]
+
+    @app.post("/reindex", response_model=ReindexJob, status_code=202,
+              responses={409: {"description": "a re-index is already running; `job_id` names it"}})
+    def reindex(kb: Annotated[KnowledgeBase, Depends(authorized)], prune: bool = False):
+        """Start re-indexing the configured folders (KB_CORPUS_DIRS) in the background; poll GET /reindex/{id}."""
+        try:
+            return reindexer(kb).start(prune=prune)
+        except ReindexRunning as exc:
+            return JSONResponse(status_code=409, content={"detail": str(exc), "job_id": exc.job_id})
+
+    @app.get("/reindex/{job_id}", response_model=ReindexJob)
+    def reindex_status(kb: Annotated[KnowledgeBase, Depends(authorized)], job_id: str) -> ReindexJob:
+        """Stage, done/total counts, and the summary (or the error) once finished."""
+        job = reindexer(kb).get(job_id)
+        if job is None:
+            raise HTTPException(404, f"no re-index job {job_id}")
+        return job
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 

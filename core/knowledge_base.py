@@ -59,16 +59,23 @@ class KnowledgeBase:
         return Retriever(self.store, self.index(), self._encode_query, self.settings.candidates)
 
     # --- writing ----------------------------------------------------------------------------------------
-    def ingest(self, paths: list[Path] | None = None, prune: bool = False, progress: bool = False) -> IngestReport:
+    def ingest(self, paths: list[Path] | None = None, prune: bool = False, progress: bool = False,
+               on_progress: pipeline.Progress | None = None) -> IngestReport:
+        """One batch: new and changed files in, removed ones out (`prune`), then the FAISS index patched.
+        `on_progress(stage, done, total)` follows reading, chunking, embedding, writing and indexing."""
         s = self.settings
         with ingest_lock(s.data_dir):  # one writer per store: a second ingest is refused (IngestLocked), not interleaved
             report = pipeline.ingest(self.store, self.embedder, paths or list(s.corpus_dirs), prune=prune,
                                      max_words=s.max_chunk_words, min_words=s.min_chunk_words,
                                      sentence_vectors=s.sentence_vectors,
-                                     batch_size=s.batch_size, progress=progress, tagger=self._tag_episodes)
+                                     batch_size=s.batch_size, progress=progress, tagger=self._tag_episodes,
+                                     on_progress=on_progress)
             if theme_store.fingerprint(self.store) != self.taxonomy.fingerprint():
                 self.retag_themes()  # first run, or the taxonomy changed since the last tagging
+            indexing = pipeline.Stage("indexing", 1, "index", progress, on_progress)
             self.index()
+            indexing.update()
+            indexing.close()
         return report
 
     def ensure_ingested(self, progress: bool = False) -> IngestReport | None:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 from tqdm import tqdm
@@ -23,6 +23,36 @@ SKIP_NAMES = {"readme.md", "readme.txt", "readme", "license", "license.md", "sou
 MAX_FILE_BYTES = 32 * 2**20
 # called inside the ingest transaction with the ids of the episodes just written (theme tagging)
 Tagger = Callable[[Store, list[str]], object]
+# on_progress(stage, done, total): stages are reading, chunking, embedding, writing (and indexing, by the caller)
+Progress = Callable[[str, int, int], None]
+
+
+class Stage:
+    """One stage of a batch: a tqdm bar (counts and rate) for the CLI and/or `on_progress` for HTTP jobs, so
+    a long run shows where it is whichever way it was started."""
+
+    def __init__(self, name: str, total: int, unit: str, bar: bool, on_progress: Progress | None):
+        self.name, self.total, self.done, self.on_progress = name, total, 0, on_progress
+        self.bar = tqdm(total=total, desc=name, unit=unit, disable=not bar)
+        self.update(0)
+
+    def update(self, n: int = 1) -> None:
+        self.done += n
+        self.bar.update(n)
+        if self.on_progress is not None:
+            self.on_progress(self.name, self.done, self.total)
+
+    def close(self) -> None:
+        self.bar.close()
+
+    def iterate(self, items: list) -> Iterator:
+        """Yield the items, counting each one once its loop body is done."""
+        try:
+            for item in items:
+                yield item
+                self.update()
+        finally:
+            self.close()
 
 
 def discover(paths: Iterable[Path]) -> list[Path]:
@@ -110,14 +140,14 @@ def embed_texts(doc: Document, chunk: Chunk, windows: bool) -> tuple[str, list[s
 
 def ingest(store: Store, embedder: Embedder, paths: list[Path], *, prune: bool = False, max_words: int = 200,
            min_words: int = 60, sentence_vectors: bool = True, batch_size: int = 16,
-           progress: bool = False, tagger: Tagger | None = None) -> IngestReport:
+           progress: bool = False, tagger: Tagger | None = None, on_progress: Progress | None = None) -> IngestReport:
     """Read files and folders, then commit what changed as one batch (see `ingest_documents`)."""
     failed: dict[str, str] = {}
     duplicates: dict[str, str] = {}
     first_with: dict[str, str] = {}  # content hash -> the first file of this batch with that content
     batch: list[tuple[Document, str, str]] = []
     files = discover(paths)
-    for path in tqdm(files, desc="reading", unit="file", disable=not progress or len(files) < 20):
+    for path in Stage("reading", len(files), "file", progress and len(files) >= 20, on_progress).iterate(files):
         root = next((p for p in paths if p.is_dir() and path.is_relative_to(p)), None)
         try:
             docs, text = read_file(path, root)
@@ -131,7 +161,7 @@ def ingest(store: Store, embedder: Embedder, paths: list[Path], *, prune: bool =
     roots = [str(p.resolve()) for p in paths] if prune else []
     report = ingest_documents(store, embedder, batch, prune_roots=roots, max_words=max_words, min_words=min_words,
                               sentence_vectors=sentence_vectors, batch_size=batch_size, progress=progress,
-                              tagger=tagger)
+                              tagger=tagger, on_progress=on_progress)
     report.failed.update(failed)
     report.duplicates.update(duplicates)
     return report
@@ -140,7 +170,7 @@ def ingest(store: Store, embedder: Embedder, paths: list[Path], *, prune: bool =
 def ingest_documents(store: Store, embedder: Embedder, batch: list[tuple[Document, str, str]], *,
                      prune_roots: list[str] | None = None, max_words: int = 200, min_words: int = 60,
                      sentence_vectors: bool = True, batch_size: int = 16, progress: bool = False,
-                     tagger: Tagger | None = None) -> IngestReport:
+                     tagger: Tagger | None = None, on_progress: Progress | None = None) -> IngestReport:
     """Add, replace or skip each (document, source text, path) by content hash; embed only unseen chunk texts;
     commit all episode changes in one transaction, so readers see the old or the new version, never a mix."""
     report = IngestReport()
@@ -148,7 +178,8 @@ def ingest_documents(store: Store, embedder: Embedder, batch: list[tuple[Documen
     settings = (max_words, min_words, sentence_vectors, embedder.name)  # a new model re-embeds, not skips
     pending: list[tuple[Document, list[Chunk], str, str]] = []
     seen_ids: dict[str, str] = {}
-    for doc, text, abspath in batch:
+    bars = progress and len(batch) >= 20
+    for doc, text, abspath in Stage("chunking", len(batch), "doc", bars, on_progress).iterate(batch):
         owner = seen_ids.get(doc.id) or state.get(doc.id, (None, abspath))[1]
         if owner != abspath:  # same id from another file: keep both, stably
             doc.id = f"{doc.id}-{hashlib.sha1(abspath.encode()).hexdigest()[:6]}"
@@ -171,11 +202,12 @@ def ingest_documents(store: Store, embedder: Embedder, batch: list[tuple[Documen
     missing = store.missing_embeddings(list(texts), embedder.name)
     report.chunks_embedded = len(missing)
     step = max(batch_size * 16, 64)
-    with tqdm(total=len(missing), desc="embedding", unit="chunk", disable=not progress or not missing) as bar:
-        for i in range(0, len(missing), step):
-            part = missing[i:i + step]
-            store.put_embeddings(part, embedder.encode([texts[h] for h in part], batch_size=batch_size), embedder.name)
-            bar.update(len(part))
+    embedding = Stage("embedding", len(missing), "text", progress and bool(missing), on_progress)
+    for i in range(0, len(missing), step):
+        part = missing[i:i + step]
+        store.put_embeddings(part, embedder.encode([texts[h] for h in part], batch_size=batch_size), embedder.name)
+        embedding.update(len(part))
+    embedding.close()
 
     read_paths = set(seen_ids.values())  # episodes gone from a file that is still there
     gone = [eid for eid, (_, fpath) in state.items() if fpath in read_paths and eid not in seen_ids]
@@ -183,8 +215,9 @@ def ingest_documents(store: Store, embedder: Embedder, batch: list[tuple[Documen
         gone += [eid for eid, (_, fpath) in state.items()
                  if fpath.startswith(root) and not Path(fpath).exists() and eid not in gone]
     if pending or gone:
+        writing = Stage("writing", len(planned) + len(gone), "episode", bars, on_progress)
         with store.transaction():
-            for doc, chunks, h, abspath, per_chunk in planned:
+            for doc, chunks, h, abspath, per_chunk in writing.iterate(planned):
                 store.replace_episode(doc, chunks, h, abspath, [_sha(own) for own, _ in per_chunk],
                                       [c.header(doc.speakers, doc.roles) for c in chunks],
                                       [[_sha(w) for w in wins] for _, wins in per_chunk])
