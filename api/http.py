@@ -5,6 +5,7 @@ from pathlib import Path
 from typing import Annotated
 
 from fastapi import Depends, FastAPI, Header, HTTPException, Query
+from fastapi import Path as PathParam
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, Field
@@ -66,6 +67,12 @@ def create_app(kb: KnowledgeBase | None = None) -> FastAPI:
     def unknown_theme(_request, exc: UnknownTheme) -> JSONResponse:
         return JSONResponse(status_code=400, content={"detail": str(exc)})
 
+    def known_episode(kb: KnowledgeBase, episode: str | None) -> None:
+        """An episode filter that names no episode (by id or part of its title) is a 404: an empty result would
+        read as "the episode does not talk about that"."""
+        if episode and not len(kb.store.filter_ids(Filters(episode=episode))):
+            raise HTTPException(404, f"no episode matches {episode!r}")
+
     @app.get("/health", response_model=Health)
     def health(kb: KB) -> Health:
         e, c, _ = kb.store.counts()
@@ -81,19 +88,28 @@ def create_app(kb: KnowledgeBase | None = None) -> FastAPI:
                mode: Mode | None = None,
                theme: Annotated[list[str], Query(max_length=20, description="theme (repeatable, any of)")] = []
                ) -> SearchResponse:
+        known_episode(kb, episode)
         hits = kb.search(q, k, Filters(speaker=speaker, episode=episode, kind=kind, themes=theme), mode)
         return SearchResponse(results=hits)
 
     @app.post("/ask", response_model=Answer)
     def ask(kb: KB, body: AskRequest) -> Answer:
+        known_episode(kb, body.to_filters().episode)
         return kb.ask(body.question, body.k, body.to_filters())
 
     @app.get("/episodes", response_model=list[Episode])
     def episodes(kb: KB) -> list[Episode]:
         return kb.episodes()
 
+    @app.get("/episodes/{episode_id}", response_model=Episode, responses={404: {"description": "no such episode"}})
+    def episode(kb: KB, episode_id: Annotated[str, PathParam(max_length=200)]) -> Episode:
+        found = kb.store.episode(episode_id)
+        if found is None:
+            raise HTTPException(404, f"no episode with id {episode_id!r}")
+        return found
+
     @app.get("/chunks/{chunk_id}", response_model=ChunkContext)
-    def chunk(kb: KB, chunk_id: int, context: Annotated[int, Query(ge=0, le=20)] = 0) -> ChunkContext:
+    def chunk(kb: KB, chunk_id: Annotated[int, PathParam(ge=0, le=2**63 - 1)], context: Annotated[int, Query(ge=0, le=20)] = 0) -> ChunkContext:
         around = kb.chunk(chunk_id, context)
         this = next((c for c in around if c.id == chunk_id), None)
         if this is None:
@@ -105,7 +121,7 @@ def create_app(kb: KnowledgeBase | None = None) -> FastAPI:
         return kb.themes()
 
     @app.get("/themes/{name}", response_model=ThemeDetail)
-    def theme(kb: KB, name: str, k: Annotated[int, Query(ge=1, le=100)] = 10) -> ThemeDetail:
+    def theme(kb: KB, name: Annotated[str, PathParam(max_length=100)], k: Annotated[int, Query(ge=1, le=100)] = 10) -> ThemeDetail:
         try:
             return kb.theme(name, k)
         except UnknownTheme as exc:

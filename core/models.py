@@ -146,10 +146,12 @@ class Answer(BaseModel):
 
 
 class Filters(BaseModel):
-    speaker: str | None = None
-    episode: str | None = None
+    # bounded, since a filter reaches SQL (LIKE patterns, IN lists) straight from a request
+    speaker: str | None = Field(default=None, max_length=200)
+    episode: str | None = Field(default=None, max_length=200)
     kind: Kind | None = None
-    themes: list[str] = Field(default_factory=list, description="passages tagged with any of these themes")
+    themes: list[str] = Field(default_factory=list, max_length=20,
+                              description="passages tagged with any of these themes")
 
 
 class Stats(BaseModel):
