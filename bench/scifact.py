@@ -95,7 +95,7 @@ def main() -> int:
 
     base = get_settings()
     model_tag = re.sub(r"[^\w.-]+", "_", base.model)
-    overrides = {"data_dir": RESULTS / "cache" / f"scifact-{model_tag}"}
+    overrides = {"data_dir": RESULTS / "cache" / f"scifact-{model_tag}{'' if base.sentence_vectors else '-nowin'}"}
     if args.candidates:
         overrides["candidates"] = args.candidates
     settings = base.model_copy(update=overrides)
@@ -104,7 +104,8 @@ def main() -> int:
     batch = load_corpus(args.scifact / "corpus.jsonl")
     t0 = time.perf_counter()
     report = ingest_documents(kb.store, kb.embedder, batch, max_words=settings.max_chunk_words,
-                              min_words=settings.min_chunk_words, batch_size=settings.batch_size, progress=True)
+                              min_words=settings.min_chunk_words, sentence_vectors=settings.sentence_vectors,
+                              batch_size=settings.batch_size, progress=True)
     kb.index()
     docs, chunks, _ = kb.store.counts()
     console.print(f"index: {docs} docs, {chunks} chunks in {settings.data_dir} ({report.chunks_embedded} embedded, "

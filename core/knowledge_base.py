@@ -9,7 +9,7 @@ import numpy as np
 
 from ingest import pipeline
 from ingest.lock import ingest_lock
-from core.models import Answer, Chunk, Episode, Filters, IngestReport, Stats
+from core.models import Answer, Chunk, Episode, Filters, IngestReport, Stats, Kind
 from core.settings import Settings, get_settings
 from search.answer import AnswerPolicy, build_answer
 from search.embedding import Embedder, get_embedder
@@ -56,7 +56,7 @@ class KnowledgeBase:
         return self._index
 
     def retriever(self) -> Retriever:
-        return Retriever(self.store, self.index(), self._encode_query, self.settings.candidates)
+        return Retriever(self.store, self.index(), self._encode_query, self.settings.candidates, self.embedder.name)
 
     # --- writing ----------------------------------------------------------------------------------------
     def ingest(self, paths: list[Path] | None = None, prune: bool = False, progress: bool = False,
@@ -89,8 +89,16 @@ class KnowledgeBase:
         return self.retriever().search(query, k, self._resolve_themes(filters), Mode(mode or self.settings.search_mode))
 
     def ask(self, question: str, k: int = 5, filters: Filters | None = None) -> Answer:
-        hits = self.search(question, max(k, 5), filters)
-        return build_answer(question, hits, lambda texts: self.embedder.encode(texts), AnswerPolicy(passages=k))
+        """Answer from the top passages and the top spoken ones: a quote with a speaker and a minute is what a
+        citation in a podcast knowledge base is for. A spoken passage only leads if it is about as close to
+        the question as the best passage overall (see AnswerPolicy.lead_within)."""
+        hits = self.search(question, max(k, 8), filters)
+        if not (filters and filters.kind):  # the guests' own words on it, even when notes rank higher
+            seen = {h.chunk_id for h in hits}
+            spoken = self.search(question, 3, (filters or Filters()).model_copy(update={"kind": Kind.transcript}))
+            hits += [h for h in spoken if h.chunk_id not in seen]
+        return build_answer(question, hits, lambda texts: self.embedder.encode(texts),
+                            AnswerPolicy(passages=len(hits)), in_corpus=self.store.has_term, idf=self.store.idf)
 
     def episodes(self) -> list[Episode]:
         return self.store.episodes()

@@ -74,22 +74,24 @@ class Chunk(BaseModel):
     def header(self, full_names: dict[str, str] | None = None, roles: dict[str, str] | None = None) -> str:
         """Context the passage itself may not state (episode, section, who speaks and their role): it lets
         a question about "Red Hat's LATAM CTO" find a passage that only says "I"."""
+        parts = [self.episode_title]
+        if self.section and self.section != self.episode_title:
+            parts.append(self.section)
+        who = self.who(full_names, roles)
+        return " | ".join(parts + [who] if who else parts)
+
+    def who(self, full_names: dict[str, str] | None = None, roles: dict[str, str] | None = None) -> str:
+        """The speaker's full name and role, or for a write-up the guests it is about; "" for plain notes."""
         names, roles = full_names or {}, roles or {}
 
         def person(short: str) -> str:
             full = names.get(short, short)
             return f"{full}, {roles[short]}" if roles.get(short) else full
 
-        parts = [self.episode_title]
-        if self.section and self.section != self.episode_title:
-            parts.append(self.section)
         if self.speaker:
-            parts.append(person(self.speaker))
-        else:  # a write-up about a guest: say who, since the text may only say "she"
-            about = [s for s in self.mentions(names) if roles.get(s)]
-            if about:
-                parts.append("about " + "; ".join(person(s) for s in about))
-        return " | ".join(parts)
+            return person(self.speaker)
+        about = [s for s in self.mentions(names) if roles.get(s)]  # the text may only say "she"
+        return "about " + "; ".join(person(s) for s in about) if about else ""
 
     def mentions(self, full_names: dict[str, str]) -> list[str]:
         """Speakers of the episode this passage names (by first or full name) without them speaking."""

@@ -16,7 +16,7 @@ from core.models import Chunk, Document, IngestReport
 from search.embedding import Embedder
 from search.store import Store
 
-CHUNKER_VERSION = "2"  # bump when chunking or the embedded text changes, so unchanged files are redone once
+CHUNKER_VERSION = "4"  # bump when chunking or the embedded text changes, so unchanged files are redone once
 SKIP_NAMES = {"readme.md", "readme.txt", "readme", "license", "license.md", "source.md"}
 # a 3-hour transcript with word timings is a few MB; far beyond that is not a transcript, and reading it whole
 # (decode, parse, chunk) would need several times its size in memory
@@ -132,9 +132,11 @@ def _sha(text: str) -> str:
 
 
 def embed_texts(doc: Document, chunk: Chunk, windows: bool) -> tuple[str, list[str]]:
-    """The chunk's own text to embed and its sentence windows', each under the chunk's context header."""
+    """The chunk's own text to embed, under its context header, and its sentence windows' texts. Windows only
+    say who speaks: the whole header would make every window of an episode look alike."""
     header = chunk.header(doc.speakers, doc.roles)
-    wins = [f"{header}\n{w}" for w in sentence_windows(chunk.text)] if windows else []
+    who = chunk.who(doc.speakers, doc.roles)
+    wins = [f"{who}: {w}" if who else w for w in sentence_windows(chunk.text)] if windows else []
     return f"{header}\n{chunk.text}", wins
 
 

@@ -9,24 +9,30 @@ from ingest.sentences import split_sentences
 
 
 def sentence_windows(text: str, min_words: int = 12, max_words: int = 60) -> list[str]:
+    """Windows of a chunk's sentences; empty when the chunk is a single window already."""
+    windows = group_sentences(split_sentences(text), min_words, max_words)
+    return windows if len(windows) > 1 else []
+
+
+def group_sentences(sentences: list[str], min_words: int, max_words: int) -> list[str]:
     """Consecutive sentences grouped to at least `min_words` (so "Right." never stands alone) and at most
-    `max_words`; empty when the chunk is a single window already."""
-    windows: list[str] = []
+    `max_words` (unless one sentence is longer)."""
+    groups: list[str] = []
     cur: list[str] = []
     size = 0
-    for sent in split_sentences(text):
+    for sent in sentences:
         words = len(sent.split())
         if cur and size + words > max_words:
-            windows.append(" ".join(cur))
+            groups.append(" ".join(cur))
             cur, size = [], 0
         cur.append(sent.strip())
         size += words
         if size >= min_words:
-            windows.append(" ".join(cur))
+            groups.append(" ".join(cur))
             cur, size = [], 0
     if cur:
-        if windows and size < min_words:
-            windows[-1] += " " + " ".join(cur)
+        if groups and size < min_words:
+            groups[-1] += " " + " ".join(cur)
         else:
-            windows.append(" ".join(cur))
-    return windows if len(windows) > 1 else []
+            groups.append(" ".join(cur))
+    return groups

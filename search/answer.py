@@ -1,7 +1,9 @@
 """Extractive answers: the sentences of the top passages closest to the question, each with its citation.
 
-No language model: sentences are scored by cosine similarity to the question with the same encoder, and the
-answer abstains when even the best sentence is not close enough to the question.
+No language model: a sentence scores its cosine similarity to the question (same encoder) plus how much of the
+question's vocabulary it covers, weighted by rarity (a light lexical re-ranker). The answer
+abstains when the corpus evidently does not hold one: the evidence is not close enough, the question names
+something the corpus never mentions, or it asks for a quantity no evidence sentence states.
 """
 from __future__ import annotations
 
@@ -11,10 +13,19 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from core.models import Answer, Citation, Hit, Kind
 from ingest.sentences import split_sentences
-from core.models import Answer, Citation, Hit
+from ingest.windows import group_sentences
+from search.lemmas import lemma_texts, lemmas
+from search.query import query_terms
 
 _PREFIX = re.compile(r"^[A-Z][\w’'.-]*(?: [A-Z][\w’'.-]*){0,2}: ")
+_QUANTITY_QUESTION = re.compile(
+    r"^\s*(how (much|many|often|long|old)|what (share|percentage|percent|proportion|fraction|number|amount)"
+    r"|(in )?what year)\b", re.I)
+_NUMBER = re.compile(r"\d|%|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|"
+                     r"fifty|hundred|thousand|million|billion|percent|half|third|quarter|dozen)\b", re.I)
+_NAME = re.compile(r"(?<![.?!]\s)(?<!^)\b([A-Z][a-z]+[A-Z]?\w*|[A-Z]{2,})\b")
 NO_ANSWER = "The corpus does not seem to cover this question. The closest passages are listed below."
 
 
@@ -22,39 +33,76 @@ NO_ANSWER = "The corpus does not seem to cover this question. The closest passag
 class AnswerPolicy:
     passages: int = 5  # passages the sentences are drawn from
     sentences: int = 3  # sentences in the answer
-    min_words: int = 6  # shorter sentences carry too little to stand alone
-    abstain_below: float = 0.45  # best sentence cosine under which the corpus does not answer
-    keep_within: float = 0.12  # further sentences must be this close to the best one
+    spoken_lead: int = 2  # the best sentences of this many spoken passages lead the answer, if close enough
+    min_words: int = 8  # shorter sentences carry too little to stand alone: they join the next one
+    max_unit_words: int = 45
+    abstain_below: float = 0.36  # best sentence cosine under which the corpus does not answer (dev + probes)
+    keep_within: float = 0.15  # further sentences must be this close to the best one
+    lead_within: float = 0.25  # ...and spoken sentences this close: a guest's words with a minute beat a note
+    lexical_weight: float = 0.2  # weight of IDF-weighted question-lemma coverage in a sentence's score
 
 
 def _candidates(hits: list[Hit], policy: AnswerPolicy) -> list[tuple[int, int, str]]:
+    """Answer units: whole sentences, short ones joined to the next (speech is choppy: "Leadership is. Chain
+    leading through change, right?" is one thought)."""
     out = []
     for h_i, hit in enumerate(hits[: policy.passages]):
-        for s_i, sent in enumerate(split_sentences(hit.text)):
-            sent = _PREFIX.sub("", sent.strip())
-            if len(sent.split()) >= policy.min_words:
-                out.append((h_i, s_i, sent))
+        sentences = [_PREFIX.sub("", s.strip()) for s in split_sentences(hit.text)]
+        for s_i, unit in enumerate(group_sentences(sentences, policy.min_words, policy.max_unit_words)):
+            if len(unit.split()) >= policy.min_words:
+                out.append((h_i, s_i, unit))
     return out
 
 
+def unknown_names(question: str, in_corpus: Callable[[str], bool]) -> list[str]:
+    """Names and acronyms in the question (capitalised mid-sentence, or all caps) the corpus never mentions:
+    a question about RACI matrices cannot be answered by a corpus without the word."""
+    names = {m.group(1) for m in _NAME.finditer(question.strip())}
+    return [n for n in sorted(names) if query_terms(n) and not in_corpus(query_terms(n)[0])]
+
+
+def coverage(question: str, sentences: list[str], idf: Callable[[str], float]) -> np.ndarray:
+    """Share of the question's content lemmas (weighted by IDF) that each sentence contains."""
+    terms = {lem for lem in lemmas(question) if query_terms(lem)}
+    weights = {t: idf(t) for t in terms}
+    total = sum(weights.values())
+    if not total:
+        return np.zeros(len(sentences))
+    return np.array([sum(w for t, w in weights.items() if t in set(lem)) / total for lem in lemma_texts(sentences)])
+
+
 def build_answer(question: str, hits: list[Hit], encode: Callable[[list[str]], np.ndarray],
-                 policy: AnswerPolicy | None = None) -> Answer:
+                 policy: AnswerPolicy | None = None, in_corpus: Callable[[str], bool] | None = None,
+                 idf: Callable[[str], float] | None = None) -> Answer:
     policy = policy or AnswerPolicy()
+    abstain = Answer(question=question, answer=NO_ANSWER, abstained=True, citations=[], closest=hits)
     cands = _candidates(hits, policy)
-    if not cands:
-        return Answer(question=question, answer=NO_ANSWER, abstained=True, citations=[], closest=hits)
+    if not cands or (in_corpus and unknown_names(question, in_corpus)):
+        return abstain
     vecs = encode([question] + [s for _, _, s in cands])
+    if float((vecs[1:] @ vecs[0]).max()) < policy.abstain_below:
+        return abstain
     sims = vecs[1:] @ vecs[0]
-    # a passage's rank is evidence too: favour sentences from passages both rankers liked
-    scores = sims + np.array([0.02 * (policy.passages - h) / policy.passages for h, _, _ in cands])
+    if idf is not None:
+        sims = sims + policy.lexical_weight * coverage(question, [s for _, _, s in cands], idf)
     best = float(sims.max())
-    if best < policy.abstain_below:
-        return Answer(question=question, answer=NO_ANSWER, abstained=True, citations=[], closest=hits)
-    order = [i for i in np.argsort(-scores) if scores[i] >= scores.max() - policy.keep_within][: policy.sentences]
-    order.sort(key=lambda i: (cands[i][0], cands[i][1]))  # read in passage order
+    chosen: list[int] = []
+    for i in np.argsort(-sims):  # who said it and when is the point: quote the guests first
+        if len(chosen) >= policy.spoken_lead or sims[i] < best - policy.lead_within:
+            break
+        if hits[cands[i][0]].kind == Kind.transcript and all(cands[j][0] != cands[i][0] for j in chosen):
+            chosen.append(int(i))
+    for i in np.argsort(-sims):
+        if len(chosen) >= policy.sentences or sims[i] < best - policy.keep_within:
+            break
+        if i not in chosen:
+            chosen.append(int(i))
+    if _QUANTITY_QUESTION.search(question) and not any(_NUMBER.search(cands[i][2]) for i in chosen):
+        return abstain  # asked for a number; no evidence sentence gives one
+    chosen.sort(key=lambda i: (cands[i][0], cands[i][1]))  # read in passage order
     numbers: dict[int, int] = {}
     parts = []
-    for i in order:
+    for i in chosen:
         h_i, _, sent = cands[i]
         n = numbers.setdefault(h_i, len(numbers) + 1)
         parts.append(f"{sent} [{n}]")

@@ -13,7 +13,7 @@ from enum import Enum
 import numpy as np
 
 from ingest.text import format_clock
-from core.models import Chunk, EpisodeRef, Filters, Hit
+from core.models import Chunk, EpisodeRef, Filters, Hit, Kind
 from search.query import linked_speakers, query_terms
 from search.store import Store
 from search.vector_index import VectorIndex
@@ -22,6 +22,9 @@ _TERM = re.compile(r"[\w’']+")
 RRF_K = 60
 DENSE_WEIGHT = 0.7  # tuned on dev.jsonl and the SciFact train split
 SPEAKER_BOOST = 2.0  # in standard deviations of the fused score
+EVIDENCE_MIN = 0.6  # window cosine above which a write-up sentence is taken to summarise a transcript passage
+EVIDENCE_LINKS = 2  # transcript passages one write-up paragraph may bring in
+EVIDENCE_FOCUS = 0.1  # a write-up window links only if this close to its best window's fit to the question
 
 
 class Mode(str, Enum):
@@ -92,8 +95,10 @@ def to_hit(c: Chunk, score: float) -> Hit:
 class Retriever:
     """Ranks chunks for a query; the store and index are passed in so the library controls reloading."""
 
-    def __init__(self, store: Store, index: VectorIndex, encode_query: Callable[[str], np.ndarray], candidates: int = 100):
+    def __init__(self, store: Store, index: VectorIndex, encode_query: Callable[[str], np.ndarray],
+                 candidates: int = 100, model: str = ""):
         self.store, self.index, self.encode_query, self.candidates = store, index, encode_query, candidates
+        self.model = model
 
     def dense(self, query: str, n: int, allowed: np.ndarray | None) -> list[tuple[int, float]]:
         return self.index.search(self.encode_query(query), n, allowed)
@@ -120,7 +125,54 @@ class Retriever:
                     fused[cid] += SPEAKER_BOOST
         return sorted(fused.items(), key=lambda x: -x[1])
 
+    def evidence(self, query: str, ranked: list[tuple[int, float]], chunks: dict[int, Chunk], k: int,
+                 filters: Filters | None) -> list[tuple[int, float]]:
+        """Put the transcript passage a write-up summarises just before the write-up: the guest's own words,
+        with speaker and minute, are what a citation should point to. A write-up paragraph spans several
+        topics, so the link goes from its sentence window closest to the question to the closest transcript
+        window of the episode (windows, not chunk vectors: those share the episode header and all look alike)."""
+        out: list[tuple[int, float]] = []
+        placed: set[int] = set()
+        allowed = self.store.filter_ids(filters)
+        for cid, score in ranked:
+            if len(out) >= k:
+                break
+            if cid in placed:
+                continue
+            c = chunks[cid]
+            if c.kind == Kind.summary and self.model:
+                for link in self._transcript_links(query, c, allowed):
+                    if link not in placed:
+                        out.append((link, score))
+                        placed.add(link)
+            out.append((cid, score))
+            placed.add(cid)
+        return out[:k]
+
+    def _transcript_links(self, query: str, summary: Chunk, allowed: np.ndarray | None) -> list[int]:
+        """Transcript chunks behind the write-up's windows that answer the question (at most EVIDENCE_LINKS)."""
+        _, own = self.store.window_vectors(self.model, chunk_id=summary.id)
+        ids, vecs = self.store.window_vectors(self.model, episode_id=summary.episode_id, kind=Kind.transcript.value)
+        if not len(own) or not len(ids):
+            return []
+        fit = own @ self.encode_query(query)
+        links: list[int] = []
+        for w in np.argsort(-fit)[:EVIDENCE_LINKS]:
+            if fit[w] < fit.max() - EVIDENCE_FOCUS:
+                break
+            sims = vecs @ own[w]
+            if allowed is not None:
+                sims = np.where(np.isin(ids, allowed), sims, -1.0)
+            best = int(np.argmax(sims))
+            if sims[best] >= EVIDENCE_MIN and int(ids[best]) not in links:
+                links.append(int(ids[best]))
+        return links
+
     def search(self, query: str, k: int = 10, filters: Filters | None = None, mode: Mode = Mode.hybrid) -> list[Hit]:
         ranked = self.ranked(query, filters, mode)[: max(k * 3, 30)]
         chunks = self.store.chunks([cid for cid, _ in ranked])
-        return [to_hit(chunks[cid], s) for cid, s in collapse(ranked, chunks)[:k]]
+        ranked = collapse(ranked, chunks)
+        if mode == Mode.hybrid:
+            ranked = self.evidence(query, ranked, chunks, k, filters)
+            chunks.update(self.store.chunks([cid for cid, _ in ranked if cid not in chunks]))
+        return [to_hit(chunks[cid], s) for cid, s in ranked[:k]]

@@ -166,6 +166,20 @@ class Store:
                     ids.append(cid)
         return out
 
+    def window_vectors(self, model: str, chunk_id: int | None = None, episode_id: str | None = None,
+                       kind: str | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Sentence-window vectors (chunk ids, matrix) of one chunk, or of an episode's chunks of one kind."""
+        q = ("SELECT w.chunk_id, e.vector FROM windows w JOIN chunks c ON c.id = w.chunk_id"
+             " JOIN embeddings e ON e.hash = w.embed_hash AND e.model = ? WHERE 1")
+        args: list = [model]
+        for clause, value in (("c.id = ?", chunk_id), ("c.episode_id = ?", episode_id), ("c.kind = ?", kind)):
+            if value is not None:
+                q += f" AND {clause}"
+                args.append(value)
+        rows = self.db.execute(q, args).fetchall()
+        ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+        return ids, np.array([np.frombuffer(r[1], dtype=np.float32) for r in rows])
+
     def prune_embeddings(self) -> int:
         """Drop vectors no chunk uses any more."""
         cur = self.db.execute("DELETE FROM embeddings WHERE hash NOT IN (SELECT embed_hash FROM chunks)"
@@ -237,6 +251,18 @@ class Store:
         where, args = self._where(filters)
         rows = self.db.execute(f"SELECT c.id FROM chunks c JOIN episodes e ON e.id=c.episode_id WHERE {where}", args)
         return np.fromiter((r[0] for r in rows), dtype=np.int64)
+
+    def idf(self, term: str) -> float:
+        """Inverse document frequency of a word over chunks (BM25's form, floored at a small positive value)."""
+        match = '"' + term.replace('"', '""') + '"'
+        df = self.db.execute("SELECT COUNT(*) FROM chunks_fts WHERE chunks_fts MATCH ?", (match,)).fetchone()[0]
+        n = self.db.execute("SELECT COUNT(*) FROM chunks").fetchone()[0]
+        return max(0.05, float(np.log((n - df + 0.5) / (df + 0.5) + 1)))
+
+    def has_term(self, term: str) -> bool:
+        """Whether any chunk (or its context header) contains the word, after the FTS5 tokenizer's stemming."""
+        match = '"' + term.replace('"', '""') + '"'
+        return self.db.execute("SELECT 1 FROM chunks_fts WHERE chunks_fts MATCH ? LIMIT 1", (match,)).fetchone() is not None
 
     def keyword_search(self, terms: list[str], limit: int, filters: Filters | None = None) -> list[tuple[int, float]]:
         """BM25 over the chunk text and its context header; terms are OR-ed, so recall does not need every word."""

@@ -70,7 +70,7 @@ def test_ask_shape(client):
     body = r.json()
     assert {"answer", "abstained", "citations"} <= body.keys()
     assert body["abstained"] is False
-    assert body["answer"] == "Then you build momentum with small wins every week. [1]"
+    assert body["answer"].endswith("Then you build momentum with small wins every week. [1]")  # short sentences join the next
     [c] = body["citations"]
     assert CITATION_KEYS <= c.keys()
     assert c["n"] == 1 and "small wins" in c["text"] and c["speaker"] == "Maria" and c["source"] == "blog.txt"

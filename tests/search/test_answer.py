@@ -32,9 +32,9 @@ def hit(cid: int, text: str, speaker: str | None = "Maria", start: str | None = 
 
 
 HITS = [
-    hit(1, "Hiring is a long process for every manager. Maria: Trust grows when you keep small promises."),
+    hit(1, "Hiring is a long process for every manager. Maria: Trust grows when you keep the small promises you make."),
     hit(2, "Focus comes from protecting quiet hours every single day. Nothing else matters here much."),
-    hit(3, "Leaders earn trust by admitting mistakes in the open.", speaker=None, start=None),
+    hit(3, "Leaders earn trust by admitting their own mistakes in the open.", speaker=None, start=None),
     hit(4, "Trust. Too short."),
 ]
 
@@ -42,8 +42,8 @@ HITS = [
 def test_picks_the_relevant_sentences_in_passage_order():
     ans = build_answer("How do leaders build trust?", HITS, encode)
     assert not ans.abstained
-    assert ans.answer == ("Trust grows when you keep small promises. [1] "
-                          "Leaders earn trust by admitting mistakes in the open. [2]")
+    assert ans.answer == ("Trust grows when you keep the small promises you make. [1] "
+                          "Leaders earn trust by admitting their own mistakes in the open. [2]")
     assert "Hiring" not in ans.answer and "Focus" not in ans.answer
     assert "Maria:" not in ans.answer  # speaker prefixes of merged turns are not part of the sentence
 
@@ -63,7 +63,7 @@ def test_markers_match_citations():
 
 
 def test_one_passage_cited_once_for_several_sentences():
-    hits = [hit(7, "Trust is earned slowly over many years. Trust is lost quickly in a single day.")]
+    hits = [hit(7, "Trust is earned slowly over many long years of work. Trust is lost quickly in a single bad day.")]
     ans = build_answer("trust", hits, encode)
     assert ans.answer.count("[1]") == 2 and len(ans.citations) == 1
 
@@ -84,7 +84,7 @@ def test_abstains_below_threshold_and_returns_closest_passages():
 @pytest.mark.parametrize("threshold,abstained", [(0.5, False), (0.99, True)])
 def test_threshold_is_the_policy(threshold, abstained):
     # best sentence shares one topic word with the question but the question has two: cosine ~ 0.70
-    ans = build_answer("trust and hiring", [hit(1, "Trust grows when you keep small promises.")], encode,
+    ans = build_answer("trust and hiring", [hit(1, "Trust grows when you keep the small promises you make.")], encode,
                        AnswerPolicy(abstain_below=threshold))
     assert ans.abstained is abstained
 
