@@ -93,3 +93,38 @@ def test_no_usable_sentences_abstains():
     ans = build_answer("trust", [hit(1, "Trust. Yes. Short.")], encode)
     assert ans.abstained and [h.chunk_id for h in ans.closest] == [1]
     assert build_answer("trust", [], encode).abstained
+
+
+def test_abstains_when_the_question_names_something_the_corpus_never_mentions():
+    known = {"trust", "maria"}
+    ans = build_answer("How does a RACI matrix help trust?", HITS, encode, in_corpus=lambda t: t in known)
+    assert ans.abstained and ans.closest == HITS
+    assert not build_answer("How does Maria build trust?", HITS, encode, in_corpus=lambda t: t in known).abstained
+
+
+def test_unknown_names_are_mid_sentence_capitals_and_acronyms():
+    from search.answer import unknown_names
+    assert unknown_names("How should a RACI matrix be used by Satya Nadella?", lambda t: False) == ["Nadella", "RACI", "Satya"]
+    assert unknown_names("What does trust mean here?", lambda t: False) == []
+
+
+def test_quantity_questions_need_a_number_in_the_evidence():
+    assert build_answer("How many trust promises matter?", HITS, encode).abstained
+    counted = [hit(5, "Trust grows when you keep the three small promises you make each week.")]
+    assert not build_answer("How many trust promises matter?", counted, encode).abstained
+
+
+def test_spoken_passages_lead_when_close_enough():
+    note = hit(1, "Trust is the base of every team and every leader, always and everywhere.", speaker=None, start=None)
+    spoken = hit(2, "Trust grows slowly when you keep the small promises you make to your team.")
+    ans = build_answer("trust", [note, spoken], encode, AnswerPolicy(sentences=1))
+    assert [c.chunk_id for c in ans.citations] == [2]  # one sentence allowed: the guest's words win it
+    assert ans.citations[0].speaker == "Maria" and ans.citations[0].start == "00:01:00"
+
+
+def test_lexical_coverage_breaks_ties_between_similar_sentences():
+    from search.answer import coverage
+    idf = {"hire": 2.0, "trust": 1.0}.get
+    cov = coverage("hire for trust", ["We hire people.", "We trust people.", "We hire for trust."],
+                   lambda t: idf(t) or 0.0)
+    assert cov[2] == 1.0 and cov[0] == pytest.approx(2 / 3) and cov[1] == pytest.approx(1 / 3)
