@@ -3,11 +3,15 @@ from __future__ import annotations
 
 import os
 import platform
+import sys
 from pathlib import Path
 
-from core.settings import Settings
-
 REPO = Path(__file__).resolve().parent.parent
+# A script run as `python bench/x.py` has bench/ first on sys.path, where bench/ingest.py would shadow the
+# `ingest` package: put the repository first.
+sys.path.insert(0, str(REPO))
+
+from core.settings import Settings  # noqa: E402
 RESULTS = REPO / "bench" / "results"
 
 
