@@ -166,6 +166,14 @@ class Store:
                     ids.append(cid)
         return out
 
+    def chunk_vectors(self, ids: list[int], model: str) -> dict[int, np.ndarray]:
+        """The chunks' own vectors (not their windows')."""
+        if not ids:
+            return {}
+        q = (f"SELECT c.id, e.vector FROM chunks c JOIN embeddings e ON e.hash=c.embed_hash AND e.model=?"
+             f" WHERE c.id IN ({','.join('?' * len(ids))})")
+        return {r[0]: np.frombuffer(r[1], dtype=np.float32) for r in self.db.execute(q, (model, *ids))}
+
     def window_vectors(self, model: str, chunk_id: int | None = None, episode_id: str | None = None,
                        kind: str | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Sentence-window vectors (chunk ids, matrix) of one chunk, or of an episode's chunks of one kind."""
