@@ -137,3 +137,17 @@ def test_zfuse_weights_z_scores_and_floors_missing_entries():
 def test_hybrid_puts_the_named_speakers_words_first(kb):
     hits = kb.search("What does Maria say about momentum?", 5, mode=Mode.hybrid)
     assert hits[0].speaker == "Maria"
+
+
+def test_dense_score_mixes_the_best_vector_with_the_chunks_own(kb):
+    from search.retrieval import OWN_WEIGHT
+
+    r = kb.retriever()
+    query = "count the teams that adopt the practice"
+    q = kb.embedder.encode_query(query)
+    mixed = dict(r.dense(query, 10, None))
+    best = dict(kb.index().search(q, 10, None))
+    own = kb.store.chunk_vectors(list(mixed), kb.embedder.name)
+    for cid, score in mixed.items():
+        assert score == pytest.approx((1 - OWN_WEIGHT) * best[cid] + OWN_WEIGHT * float(own[cid] @ q), abs=1e-5)
+    assert list(mixed.values()) == sorted(mixed.values(), reverse=True)
