@@ -9,7 +9,11 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 
+from collections.abc import Callable
+from pathlib import Path
+
 from core.models import Kind, Segment
+from ingest.readers.base import ReaderError
 
 PARAGRAPH_WORDS = 120  # a paragraph may end at a sentence end once it is this long
 MAX_WORDS = 250  # ...and must end at a cue boundary once it is this long (ASR without punctuation)
@@ -63,6 +67,21 @@ def blocks(text: str) -> list[list[Line]]:
 def clean_cue(raw: str) -> str:
     """Cue text without markup tags (`<i>`, `<c.x>`, `<00:01.000>`), whitespace collapsed."""
     return " ".join(_TAG.sub("", raw).split())
+
+
+def cue_times(path: Path, timing: Line, pattern: re.Pattern, to_seconds: Callable[[str], float | None],
+              expected: str) -> tuple[float, float]:
+    """Start and end of a `start --> end` timing line, or a ReaderError naming the line and what is wrong."""
+    m = pattern.match(timing.text)
+    if not m:
+        raise ReaderError(path, f"truncated cue timing {timing.text.strip()!r}", timing.no)
+    start, end = to_seconds(m.group(1)), to_seconds(m.group(2))
+    for value, seconds in ((m.group(1), start), (m.group(2), end)):
+        if seconds is None:
+            raise ReaderError(path, f"bad timestamp {value!r} (expected {expected})", timing.no)
+    if end < start:
+        raise ReaderError(path, f"cue ends before it starts ({m.group(1)} --> {m.group(2)})", timing.no)
+    return start, end
 
 
 def trim(text: str, a: int, b: int) -> tuple[int, int]:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from core.models import Document, Kind
 from ingest.readers.base import Reader, ReaderError, register
-from ingest.readers.cues import Cue, Line, apply_name_prefixes, blocks, clean_cue, merge, trim
+from ingest.readers.cues import Cue, Line, apply_name_prefixes, blocks, clean_cue, cue_times, merge, trim
 from ingest.readers.notes import title_from_path
 from ingest.text import slugify
 
@@ -67,15 +67,7 @@ def _cues(path: Path, text: str, block: list[Line]) -> list[Cue]:
     if at is None:
         raise ReaderError(path, "expected a cue timing line `start --> end`", block[0].no)
     timing = block[at]
-    m = _TIMING.match(timing.text)
-    if not m:
-        raise ReaderError(path, f"truncated cue timing {timing.text.strip()!r}", timing.no)
-    start, end = vtt_seconds(m.group(1)), vtt_seconds(m.group(2))
-    for value, seconds in ((m.group(1), start), (m.group(2), end)):
-        if seconds is None:
-            raise ReaderError(path, f"bad timestamp {value!r} (expected MM:SS.mmm or HH:MM:SS.mmm)", timing.no)
-    if end < start:
-        raise ReaderError(path, f"cue ends before it starts ({m.group(1)} --> {m.group(2)})", timing.no)
+    start, end = cue_times(path, timing, _TIMING, vtt_seconds, "MM:SS.mmm or HH:MM:SS.mmm")
     body = block[at + 1:]
     if not body:
         return []
