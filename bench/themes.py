@@ -25,6 +25,8 @@ from core.knowledge_base import KnowledgeBase
 from core.settings import Settings
 
 LABELS = REPO / "bench" / "data" / "themes_labels.jsonl"
+# themes whose passages are judged blind: a wrong tag costs more than a missed one, so precision comes first
+PRECISION_FLOOR = {"trust": 0.9, "risk": 0.9, "letting-go": 0.9}
 console = wide_console()
 
 
@@ -70,24 +72,29 @@ def evaluate(labels: list[dict], predicted: dict[str, set[str]], themes: list[st
 
 
 def suggest(kb: KnowledgeBase, labels: list[dict], where: dict[str, int]) -> dict[str, float]:
-    """Per theme, the threshold that maximises train F1 (ties: higher precision), keeping min_matches as set."""
+    """Per theme, the threshold that maximises train F1 (ties: higher precision, then higher threshold) among those
+    meeting the theme's precision floor if any does, keeping min_matches as set."""
     import numpy as np
 
     ids = [where[l["id"]] for l in labels]
     rows = {r[0]: (r[1], np.frombuffer(r[2], dtype=np.float32)) for r in kb.store.db.execute(
         "SELECT c.id, c.text, e.vector FROM chunks c JOIN embeddings e ON e.hash = c.embed_hash AND e.model = ?",
         (kb.embedder.name,))}
+    from search.theme_store import _windows
+
     tagger = kb.tagger()
-    scores = tagger.score([rows[i][0] for i in ids], np.stack([rows[i][1] for i in ids]))
+    windows = _windows(kb.store, kb.embedder.name, ids) if kb.taxonomy.scoring.window_weight else None
+    scores = tagger.score([rows[i][0] for i in ids], np.stack([rows[i][1] for i in ids]), windows)
     out = {}
     for t in kb.taxonomy.theme:
         need = kb.taxonomy.min_matches(t)
         s = [next(x for x in row if x.theme == t.name) for row in scores]
         gold = [t.name in l["themes"] for l in labels]
-        best = max((prf([x.score >= thr and sum(x.matched.values()) >= need for x in s], gold)["f1"],
-                    prf([x.score >= thr and sum(x.matched.values()) >= need for x in s], gold)["precision"], thr)
-                   for thr in [round(0.3 + 0.01 * i, 2) for i in range(60)])
-        out[t.name] = best[2]
+        floor = PRECISION_FLOOR.get(t.name, 0.0)
+        results = [(prf([x.score >= thr and sum(x.matched.values()) >= need for x in s], gold), thr)
+                   for thr in [round(0.3 + 0.005 * i, 3) for i in range(120)]]
+        best = max((r["precision"] >= floor, r["f1"], r["precision"], thr) for r, thr in results)
+        out[t.name] = best[3]
     return out
 
 

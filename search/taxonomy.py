@@ -39,6 +39,8 @@ class Scoring(BaseModel):
     contrast: float = Field(default=0.0, ge=0, description="how much a passage's mean similarity to all themes is "
                             "subtracted, so generally 'leadership-y' passages do not carry every theme")
     contrast_center: float = Field(default=0.0, description="typical mean similarity (kept, not subtracted)")
+    window_weight: float = Field(default=0.0, ge=0, le=1, description="share of the similarity taken from the passage's "
+                                 "two best sentence windows (stored vectors) instead of the whole passage")
 
 
 class Theme(BaseModel):

@@ -15,7 +15,7 @@ FINGERPRINT_KEY = "themes_fingerprint"
 
 
 def _chunk_rows(store: Store, model: str, episode_ids: list[str] | None) -> list:
-    """(chunk id, text, stored vector) for the chunks to tag; only the chunk's own vector, not its windows."""
+    """(chunk id, text, stored vector) for the chunks to tag; their window vectors are read by `_windows`."""
     q = ("SELECT c.id, c.text, e.vector FROM chunks c JOIN embeddings e ON e.hash = c.embed_hash AND e.model = ?")
     if episode_ids is None:
         return store.db.execute(q + " ORDER BY c.id", (model,)).fetchall()
@@ -25,6 +25,18 @@ def _chunk_rows(store: Store, model: str, episode_ids: list[str] | None) -> list
         rows += store.db.execute(q + f" WHERE c.episode_id IN ({','.join('?' * len(part))}) ORDER BY c.id",
                                  (model, *part)).fetchall()
     return rows
+
+
+def _windows(store: Store, model: str, chunk_ids: list[int]) -> list[np.ndarray | None]:
+    """Each chunk's stored sentence-window vectors (None when it has none), read in batches, never re-embedded."""
+    found: dict[int, list[np.ndarray]] = {}
+    for i in range(0, len(chunk_ids), 500):
+        part = chunk_ids[i:i + 500]
+        q = ("SELECT w.chunk_id, e.vector FROM windows w JOIN embeddings e ON e.hash = w.embed_hash AND e.model = ?"
+             f" WHERE w.chunk_id IN ({','.join('?' * len(part))}) ORDER BY w.chunk_id, w.ordinal")
+        for cid, vec in store.db.execute(q, (model, *part)):
+            found.setdefault(cid, []).append(np.frombuffer(vec, dtype=np.float32))
+    return [np.stack(found[c]) if c in found else None for c in chunk_ids]
 
 
 def tag_episodes(store: Store, tagger: ThemeTagger, episode_ids: list[str] | None = None) -> tuple[int, int]:
@@ -38,7 +50,8 @@ def tag_episodes(store: Store, tagger: ThemeTagger, episode_ids: list[str] | Non
     if not rows:
         return 0, 0
     vectors = np.stack([np.frombuffer(r[2], dtype=np.float32) for r in rows])
-    tags = tagger.tag([r[1] for r in rows], vectors)
+    windows = _windows(store, tagger.embedder.name, ids) if tagger.taxonomy.scoring.window_weight else None
+    tags = tagger.tag([r[1] for r in rows], vectors, windows)
     values = [(cid, s.theme, round(s.score, 6), round(s.similarity, 6), json.dumps(s.reasons()))
               for cid, row in zip(ids, tags, strict=True) for s in row]
     store.db.executemany("INSERT INTO chunk_themes (chunk_id, theme, score, similarity, matched) VALUES (?,?,?,?,?)",

@@ -55,17 +55,19 @@ class ThemeTagger:
         return (s.embed_weight if t.embed_weight is None else t.embed_weight,
                 s.phrase_weight if t.phrase_weight is None else t.phrase_weight)
 
-    def score(self, texts: list[str], vectors: np.ndarray) -> list[list[ThemeScore]]:
-        """Every theme's score for every text (vectors: the texts' stored, L2-normalised embeddings)."""
+    def score(self, texts: list[str], vectors: np.ndarray,
+              windows: list[np.ndarray | None] | None = None) -> list[list[ThemeScore]]:
+        """Every theme's score for every text (vectors: the texts' stored, L2-normalised embeddings; windows: each
+        text's stored sentence-window vectors, or None, so a theme carried by one part of a long passage counts)."""
         if not texts:
             return []
         vectors = np.asarray(vectors, dtype=np.float32).reshape(len(texts), -1)
         all_lemmas = lemma_texts(texts)
         sat = self.taxonomy.scoring.phrase_saturation
         out: list[list[ThemeScore]] = [[] for _ in texts]
-        protos = self.prototypes()
-        sim = {name: 0.5 * ((vectors @ mat.T).max(axis=1) + vectors @ centroid) for name, (mat, centroid) in protos.items()}
         scoring = self.taxonomy.scoring
+        sim = {name: self._blend(_similarity(vectors, mat, centroid), windows, mat, centroid, scoring.window_weight)
+               for name, (mat, centroid) in self.prototypes().items()}
         offset = scoring.contrast * (np.mean(list(sim.values()), axis=0) - scoring.contrast_center)
         for t in self.taxonomy.theme:
             sims = sim[t.name]
@@ -78,11 +80,33 @@ class ThemeTagger:
                 out[i].append(ThemeScore(t.name, float(score), float(sims[i]), matched))
         return out
 
-    def tag(self, texts: list[str], vectors: np.ndarray) -> list[list[ThemeScore]]:
+    @staticmethod
+    def _blend(sims: np.ndarray, windows: list[np.ndarray | None] | None, mat: np.ndarray, centroid: np.ndarray,
+               weight: float) -> np.ndarray:
+        """Mix each passage's own similarity with the mean of its two best sentence windows: a whole-passage
+        vector dilutes a theme that one or two sentences carry. Passages without windows keep their own."""
+        if not windows or weight <= 0:
+            return sims
+        out = sims.copy()
+        for i, win in enumerate(windows):
+            if win is not None and len(win):
+                best = np.sort(_similarity(np.asarray(win, dtype=np.float32), mat, centroid))[::-1][:2]
+                out[i] = (1.0 - weight) * sims[i] + weight * float(best.mean())
+        return out
+
+    def tag(self, texts: list[str], vectors: np.ndarray,
+            windows: list[np.ndarray | None] | None = None) -> list[list[ThemeScore]]:
         """Only the themes each text carries (score at or above the theme's threshold), strongest first."""
-        return [sorted((s for s in row if self.carries(s)), key=lambda s: -s.score) for row in self.score(texts, vectors)]
+        return [sorted((s for s in row if self.carries(s)), key=lambda s: -s.score)
+                for row in self.score(texts, vectors, windows)]
 
     def carries(self, s: ThemeScore) -> bool:
         """A passage carries a theme when its score clears the threshold and enough seed phrases occur in it."""
         t = self.taxonomy.get(s.theme)
         return s.score >= self.taxonomy.threshold(t) and sum(s.matched.values()) >= self.taxonomy.min_matches(t)
+
+
+def _similarity(vectors: np.ndarray, mat: np.ndarray, centroid: np.ndarray) -> np.ndarray:
+    """Mean of the best single-prototype cosine and the centroid cosine: one close exemplar counts, but so does
+    being near the theme as a whole."""
+    return 0.5 * ((vectors @ mat.T).max(axis=1) + vectors @ centroid)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from core.knowledge_base import KnowledgeBase
@@ -205,3 +206,35 @@ def test_reingesting_a_changed_file_replaces_its_tags(kb):
     matched = [r[0] for r in kb.store.db.execute("SELECT matched FROM chunk_themes WHERE theme='letting-go'")]
     assert all("delegate" not in m for m in matched)
 
+
+
+# --- sentence windows -------------------------------------------------------------------------------------
+def test_window_weight_lets_one_on_theme_sentence_lift_a_passage(tmp_path):
+    tax = load_taxonomy(write(tmp_path / "t.toml", TAXONOMY.replace("threshold = 0.5\n", "threshold = 0.5\nwindow_weight = 0.5\n")))
+    fake = FakeEmbedder()
+    tagger = ThemeTagger(tax, fake)
+    texts = ["The cafeteria serves soup on Tuesdays.", "The cafeteria serves soup on Tuesdays."]
+    vectors = fake.encode(texts)
+    on_theme = fake.encode(["Delegating and stepping back from hands-on work.", "Parking is hard on Mondays."])
+    plain, lifted = tagger.score(texts, vectors, [None, on_theme])
+    sim = {s.theme: s.similarity for s in plain}
+    sim_lifted = {s.theme: s.similarity for s in lifted}
+    # the window identical to the theme description counts at half weight (mean of the two best windows)
+    assert sim_lifted["letting-go"] > sim["letting-go"] + 0.2
+    assert [s.score for s in tagger.score(texts[:1], vectors[:1])[0]] == [s.score for s in plain]  # no windows: unchanged
+    off = ThemeTagger(load_taxonomy(write(tmp_path / "u.toml", TAXONOMY)), fake)  # window_weight defaults to 0
+    assert [s.similarity for s in off.score(texts[1:], vectors[1:], [on_theme])[0]] == list(sim.values())
+
+
+def test_stored_windows_are_read_per_chunk_without_embedding(kb, monkeypatch):
+    from search.theme_store import _windows
+
+    ids = [r[0] for r in kb.store.db.execute("SELECT id FROM chunks ORDER BY id")]
+    calls = []
+    monkeypatch.setattr(kb.embedder, "encode", lambda texts, **kw: calls.append(texts))
+    got = _windows(kb.store, kb.embedder.name, [*ids, 10**9])
+    assert got[-1] is None and calls == []
+    for cid, win in zip(ids, got, strict=False):
+        _, expected = kb.store.window_vectors(kb.embedder.name, chunk_id=cid)
+        assert (win is None and len(expected) == 0) or (win is not None and np.array_equal(win, expected))
+    assert any(w is not None for w in got[:-1])
