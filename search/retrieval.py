@@ -58,6 +58,17 @@ def zfuse(dense: list[tuple[int, float]], keyword: list[tuple[int, float]],
     return {c: weight * zd.get(c, floor_d) + (1 - weight) * zk.get(c, floor_k) for c in zd.keys() | zk.keys()}
 
 
+def primary_first(ranked: list[tuple[int, float]], chunks: dict[int, Chunk]) -> list[tuple[int, float]]:
+    """A write-up passage directly followed by a transcript passage of the same episode swaps with it: the two
+    are about as relevant, and the guest's own words with their minute are the better first citation."""
+    out = list(ranked)
+    for i in range(len(out) - 1):
+        a, b = chunks[out[i][0]], chunks[out[i + 1][0]]
+        if a.kind == Kind.summary and b.kind == Kind.transcript and a.episode_id == b.episode_id:
+            out[i], out[i + 1] = (out[i + 1][0], out[i][1]), (out[i][0], out[i + 1][1])
+    return out
+
+
 def _words(text: str) -> set[str]:
     return set(w.lower() for w in _TERM.findall(text))
 
@@ -157,7 +168,7 @@ class Retriever:
                         placed.add(link)
             out.append((cid, score))
             placed.add(cid)
-        return out[:k]
+        return primary_first(out[:k], {**chunks, **self.store.chunks([c for c, _ in out if c not in chunks])})
 
     def _transcript_links(self, query: str, summary: Chunk, allowed: np.ndarray | None) -> list[int]:
         """Transcript chunks behind the write-up's windows that answer the question (at most EVIDENCE_LINKS)."""

@@ -151,3 +151,18 @@ def test_dense_score_mixes_the_best_vector_with_the_chunks_own(kb):
     for cid, score in mixed.items():
         assert score == pytest.approx((1 - OWN_WEIGHT) * best[cid] + OWN_WEIGHT * float(own[cid] @ q), abs=1e-5)
     assert list(mixed.values()) == sorted(mixed.values(), reverse=True)
+
+
+def test_primary_source_goes_before_the_write_up_of_its_episode():
+    from core.models import Chunk, Kind
+    from search.retrieval import primary_first
+
+    def chunk(cid: int, kind: Kind, episode: str) -> Chunk:
+        return Chunk(id=cid, episode_id=episode, episode_title=episode, ordinal=cid, text="t", char_start=0,
+                     char_end=1, source="s", kind=kind, speaker="Maria" if kind == Kind.transcript else None)
+
+    chunks = {1: chunk(1, Kind.summary, "ep1"), 2: chunk(2, Kind.transcript, "ep1"), 3: chunk(3, Kind.summary, "ep2"),
+              4: chunk(4, Kind.transcript, "ep1")}
+    ranked = [(1, 0.9), (2, 0.8), (3, 0.7), (4, 0.6)]
+    assert primary_first(ranked, chunks) == [(2, 0.9), (1, 0.8), (3, 0.7), (4, 0.6)]  # scores keep their ranks
+    assert primary_first([(3, 0.9), (4, 0.8)], chunks) == [(3, 0.9), (4, 0.8)]  # other episode: no swap
