@@ -32,7 +32,7 @@ NO_ANSWER = "The corpus does not seem to cover this question. The closest passag
 @dataclass
 class AnswerPolicy:
     passages: int = 5  # passages the sentences are drawn from
-    sentences: int = 3  # sentences in the answer
+    sentences: int = 4  # answer units: up to 2 spoken leads, and room left for the best evidence overall
     spoken_lead: int = 2  # the best sentences of this many spoken passages lead the answer, if close enough
     min_words: int = 8  # shorter sentences carry too little to stand alone: they join the next one
     max_unit_words: int = 45
