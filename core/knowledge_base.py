@@ -56,7 +56,8 @@ class KnowledgeBase:
         return self._index
 
     def retriever(self) -> Retriever:
-        return Retriever(self.store, self.index(), self._encode_query, self.settings.candidates, self.embedder.name)
+        return Retriever(self.store, self.index(), self._encode_query, self.settings.candidates, self.embedder.name,
+                         self.settings.dense_weight)
 
     # --- writing ----------------------------------------------------------------------------------------
     def ingest(self, paths: list[Path] | None = None, prune: bool = False, progress: bool = False,

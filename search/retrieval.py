@@ -108,9 +108,9 @@ class Retriever:
     """Ranks chunks for a query; the store and index are passed in so the library controls reloading."""
 
     def __init__(self, store: Store, index: VectorIndex, encode_query: Callable[[str], np.ndarray],
-                 candidates: int = 100, model: str = ""):
+                 candidates: int = 100, model: str = "", dense_weight: float = DENSE_WEIGHT):
         self.store, self.index, self.encode_query, self.candidates = store, index, encode_query, candidates
-        self.model = model
+        self.model, self.dense_weight = model, dense_weight
 
     def dense(self, query: str, n: int, allowed: np.ndarray | None) -> list[tuple[int, float]]:
         """A chunk's score is the mean of its best vector (often one sentence window) and its own whole-chunk
@@ -138,7 +138,7 @@ class Retriever:
         keyword = self.keyword(query, n, filters)
         if mode == Mode.rrf:
             return rrf(dense, keyword)
-        fused = zfuse(dense, keyword)
+        fused = zfuse(dense, keyword, self.dense_weight)
         linked = linked_speakers(query, self.store.speaker_profiles())
         if linked:  # a question naming someone wants their own words before passages about them
             for cid, c in self.store.chunks(list(fused)).items():
