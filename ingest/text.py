@@ -19,11 +19,17 @@ def paragraphs(text: str, start: int = 0, end: int | None = None) -> Iterator[tu
     yield from _trimmed(text, pos, end)
 
 
-def _trimmed(text: str, a: int, b: int) -> Iterator[tuple[int, int]]:
+def trim(text: str, a: int, b: int) -> tuple[int, int]:
+    """The span without surrounding whitespace, so offsets and citations start at the first word."""
     while a < b and text[a].isspace():
         a += 1
     while b > a and text[b - 1].isspace():
         b -= 1
+    return a, b
+
+
+def _trimmed(text: str, a: int, b: int) -> Iterator[tuple[int, int]]:
+    a, b = trim(text, a, b)
     if b > a:
         yield a, b
 

@@ -12,8 +12,10 @@ from dataclasses import dataclass
 from collections.abc import Callable
 from pathlib import Path
 
-from core.models import Kind, Segment
+from core.models import Document, Kind, Segment
 from ingest.readers.base import ReaderError
+from ingest.readers.notes import title_from_path
+from ingest.text import slugify, trim
 
 PARAGRAPH_WORDS = 120  # a paragraph may end at a sentence end once it is this long
 MAX_WORDS = 250  # ...and must end at a cue boundary once it is this long (ASR without punctuation)
@@ -84,15 +86,6 @@ def cue_times(path: Path, timing: Line, pattern: re.Pattern, to_seconds: Callabl
     return start, end
 
 
-def trim(text: str, a: int, b: int) -> tuple[int, int]:
-    """The span without surrounding whitespace, so markers and citations start at the first word."""
-    while a < b and text[a].isspace():
-        a += 1
-    while b > a and text[b - 1].isspace():
-        b -= 1
-    return a, b
-
-
 def apply_name_prefixes(cues: list[Cue], source: str) -> None:
     """Treat `Name: text` cue prefixes as speakers when they are consistent: the same few names, each used at
     least twice (a one-off `Note:` is not a speaker). A cue without a prefix continues the previous speaker."""
@@ -147,3 +140,10 @@ def _segment(group: list[Cue]) -> Segment:
         end=max(c.end for c in group),
         markers=[(c.text_start, c.start) for c in group],
     )
+
+
+def cue_document(path: Path, text: str, source: str, cues: list[Cue]) -> Document:
+    """The transcript document of a cue file (SRT, WebVTT): speakers from consistent name prefixes, cues merged."""
+    apply_name_prefixes(cues, text)
+    return Document(id=slugify(path.name.split(".")[0]), title=title_from_path(path), source=source,
+                    kind=Kind.transcript, segments=merge(cues))

@@ -5,7 +5,7 @@ import re
 from pathlib import Path
 
 from ingest.readers.base import Reader, register
-from ingest.text import clean, is_heading, paragraphs, slugify
+from ingest.text import clean, is_heading, paragraphs, slugify, trim
 from core.models import Document, Kind, Segment
 
 _MD_HEADING = re.compile(r"^[ \t]*#{1,6}[ \t]+(.+?)[ \t#]*$", re.M)
@@ -53,12 +53,4 @@ def _split_markdown_headings(text: str, a: int, b: int) -> list[tuple[int, int]]
         pos = m.end()
     if pos < b:
         spans.append((pos, b))
-    return [(x, y) for x, y in (_strip(text, s, e) for s, e in spans) if y > x]
-
-
-def _strip(text: str, a: int, b: int) -> tuple[int, int]:
-    while a < b and text[a].isspace():
-        a += 1
-    while b > a and text[b - 1].isspace():
-        b -= 1
-    return a, b
+    return [(x, y) for x, y in (trim(text, s, e) for s, e in spans) if y > x]

@@ -4,11 +4,9 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from core.models import Document, Kind
+from core.models import Document
 from ingest.readers.base import Reader, ReaderError, register
-from ingest.readers.cues import Cue, Line, apply_name_prefixes, blocks, clean_cue, cue_times, merge, trim
-from ingest.readers.notes import title_from_path
-from ingest.text import slugify
+from ingest.readers.cues import Cue, Line, blocks, clean_cue, cue_document, cue_times, trim
 
 _TIMING = re.compile(r"^\s*(\S+)[ \t]+-->[ \t]+(\S+)(?:[ \t]+.*)?$")
 _CLOCK = re.compile(r"^(\d{1,3}):(\d{2}):(\d{2})[,.](\d{1,3})$")  # HH:MM:SS,mmm ('.' is a common variant)
@@ -39,9 +37,7 @@ class SRTReader(Reader):
         cues = [cue for block in blocks(text) for cue in _cue(path, text, block)]
         if not cues:
             raise ReaderError(path, "no subtitle cues found", 1)
-        apply_name_prefixes(cues, text)
-        return [Document(id=slugify(path.name.split(".")[0]), title=title_from_path(path), source=source,
-                         kind=Kind.transcript, segments=merge(cues))]
+        return [cue_document(path, text, source, cues)]
 
 
 def _cue(path: Path, text: str, block: list[Line]) -> list[Cue]:

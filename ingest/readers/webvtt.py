@@ -8,11 +8,9 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from core.models import Document, Kind
+from core.models import Document
 from ingest.readers.base import Reader, ReaderError, register
-from ingest.readers.cues import Cue, Line, apply_name_prefixes, blocks, clean_cue, cue_times, merge, trim
-from ingest.readers.notes import title_from_path
-from ingest.text import slugify
+from ingest.readers.cues import Cue, Line, blocks, clean_cue, cue_document, cue_times, trim
 
 _TIMING = re.compile(r"^\s*(\S+)[ \t]+-->[ \t]+(\S+)(?:[ \t]+.*)?$")
 # MM:SS.mmm below an hour (Whisper), H:MM:SS.mmm or HH:MM:SS.mmm above
@@ -56,9 +54,7 @@ class WebVTTReader(Reader):
             cues += _cues(path, text, block)
         if not cues:
             raise ReaderError(path, "no cues after the WEBVTT header", 1)
-        apply_name_prefixes(cues, text)
-        return [Document(id=slugify(path.name.split(".")[0]), title=title_from_path(path), source=source,
-                         kind=Kind.transcript, segments=merge(cues))]
+        return [cue_document(path, text, source, cues)]
 
 
 def _cues(path: Path, text: str, block: list[Line]) -> list[Cue]:
