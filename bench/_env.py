@@ -1,6 +1,7 @@
 """What a benchmark figure was measured on (machine, settings), so results from different runs can be compared."""
 from __future__ import annotations
 
+import json
 import os
 import platform
 import sys
@@ -63,3 +64,9 @@ def code_version() -> dict:
 
     dirty = git("status", "--porcelain", "--", "core", "ingest", "search", "api")
     return {"commit": git("rev-parse", "--short", "HEAD"), "dirty": [line[3:] for line in dirty.splitlines()]}
+
+
+def write_result(path: Path, data: dict) -> None:
+    """A benchmark's figures as JSON under bench/results (or wherever --out points)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(data, indent=2, default=str) + "\n", encoding="utf-8")

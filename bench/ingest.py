@@ -43,7 +43,7 @@ from rich.table import Table
 # this file is named like the `ingest` package: the repo root goes first, so `ingest` is the package
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from _env import REPO, RESULTS, code_version, machine, relevant_settings, wide_console
+from _env import REPO, RESULTS, code_version, machine, relevant_settings, wide_console, write_result
 from core.knowledge_base import KnowledgeBase
 from core.settings import get_settings
 from search import vector_index as vi
@@ -306,7 +306,7 @@ def main() -> None:
                                        settings.batch_size)
     console.print(out["precision"])
 
-    args.out.write_text(json.dumps(out, indent=2, default=str) + "\n")
+    write_result(args.out, out)
     report(out)
 
 

@@ -28,7 +28,7 @@ from rich.table import Table
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from _env import REPO, RESULTS, code_version, machine, relevant_settings, wide_console  # noqa: E402
+from _env import REPO, RESULTS, code_version, machine, relevant_settings, wide_console, write_result  # noqa: E402
 from core.settings import Settings  # noqa: E402
 
 KB = str(REPO / ".venv" / "bin" / "kb")
@@ -208,8 +208,7 @@ def main() -> None:
         "server_stderr_tail": server_err[-1000:] if server_err else "",
         "machine": machine(), "settings": relevant_settings(settings), "code": code_version(),
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2) + "\n")
+    write_result(args.out, result)
 
     console = wide_console()
     table = Table("endpoint", "requests", "errors", "p50 ms", "p90 ms", "p99 ms", "max ms", "req/s",

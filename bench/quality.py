@@ -24,7 +24,7 @@ from pathlib import Path
 
 from rich.table import Table
 
-from _env import REPO, RESULTS, code_version, machine, relevant_settings, wide_console
+from _env import REPO, RESULTS, code_version, machine, relevant_settings, wide_console, write_result
 from core.settings import Settings
 from search.embedding import cpu_supports_bf16
 
@@ -135,8 +135,7 @@ def main() -> int:
            "server": {"startup_s": round(startup, 1), "episodes": health["episodes"], "chunks": health["chunks"],
                       "reused_data_dir": bool(args.data_dir)},
            "model": resolved_model(settings), "machine": machine(), "code": code_version(), "settings": relevant_settings(settings)}
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(out, indent=2, default=str) + "\n")
+    write_result(args.out, out)
     console.print(f"wrote {args.out}")
     return 0
 

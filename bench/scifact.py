@@ -26,7 +26,7 @@ from pathlib import Path
 from rich.table import Table
 from tqdm import tqdm
 
-from _env import REPO, RESULTS, code_version, machine, relevant_settings, wide_console
+from _env import REPO, RESULTS, code_version, machine, relevant_settings, wide_console, write_result
 from core.knowledge_base import KnowledgeBase
 from core.models import Document, Kind, Segment
 from core.settings import get_settings
@@ -152,8 +152,7 @@ def main() -> int:
            "corpus": {"docs": docs, "chunks": chunks}, "model": kb.embedder.name, "machine": machine(), "code": code_version(),
            "settings": relevant_settings(settings, kb.embedder.name), "timing": timing,
            "published_ndcg@10_test": PUBLISHED}
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(out, indent=2, default=str) + "\n")
+    write_result(args.out, out)
     console.print(f"wrote {args.out}")
     return 0
 

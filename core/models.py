@@ -97,9 +97,6 @@ class Chunk(BaseModel):
         """Speakers of the episode this passage names (by first or full name) without them speaking."""
         return [s for s in full_names if s not in self.speakers and re.search(rf"\b{re.escape(s)}\b", self.text)]
 
-    def embed_text(self, full_names: dict[str, str] | None = None, roles: dict[str, str] | None = None) -> str:
-        """Text the encoders see: the context header, then the passage."""
-        return self.header(full_names, roles) + "\n" + self.text
 
 
 class EpisodeRef(BaseModel):

@@ -127,11 +127,14 @@ class Retriever:
     def keyword(self, query: str, n: int, filters: Filters | None) -> list[tuple[int, float]]:
         return self.store.keyword_search(query_terms(query), n, filters)
 
-    def ranked(self, query: str, filters: Filters | None = None, mode: Mode = Mode.hybrid) -> list[tuple[int, float]]:
+    def ranked(self, query: str, filters: Filters | None = None, mode: Mode = Mode.hybrid,
+               allowed: np.ndarray | None = None) -> list[tuple[int, float]]:
+        """Candidates best first; `allowed` is `filters` as chunk ids, when the caller has it already."""
         n = self.candidates
         if mode == Mode.keyword:
             return self.keyword(query, n, filters)
-        allowed = self.store.filter_ids(filters)
+        if allowed is None:
+            allowed = self.store.filter_ids(filters)
         dense = self.dense(query, n, allowed)
         if mode == Mode.dense:
             return dense
@@ -147,14 +150,13 @@ class Retriever:
         return sorted(fused.items(), key=lambda x: -x[1])
 
     def evidence(self, query: str, ranked: list[tuple[int, float]], chunks: dict[int, Chunk], k: int,
-                 filters: Filters | None) -> list[tuple[int, float]]:
+                 allowed: np.ndarray | None) -> list[tuple[int, float]]:
         """Put the transcript passage a write-up summarises just before the write-up: the guest's own words,
         with speaker and minute, are what a citation should point to. A write-up paragraph spans several
         topics, so the link goes from its sentence window closest to the question to the closest transcript
         window of the episode (windows, not chunk vectors: those share the episode header and all look alike)."""
         out: list[tuple[int, float]] = []
         placed: set[int] = set()
-        allowed = self.store.filter_ids(filters)
         for cid, score in ranked:
             if len(out) >= k:
                 break
@@ -168,7 +170,8 @@ class Retriever:
                         placed.add(link)
             out.append((cid, score))
             placed.add(cid)
-        return primary_first(out[:k], {**chunks, **self.store.chunks([c for c, _ in out if c not in chunks])})
+        chunks.update(self.store.chunks([c for c, _ in out if c not in chunks]))  # the linked passages
+        return primary_first(out[:k], chunks)
 
     def _transcript_links(self, query: str, summary: Chunk, allowed: np.ndarray | None) -> list[int]:
         """Transcript chunks behind the write-up's windows that answer the question (at most EVIDENCE_LINKS)."""
@@ -190,10 +193,10 @@ class Retriever:
         return links
 
     def search(self, query: str, k: int = 10, filters: Filters | None = None, mode: Mode = Mode.hybrid) -> list[Hit]:
-        ranked = self.ranked(query, filters, mode)[: max(k * 3, 30)]
+        allowed = self.store.filter_ids(filters)
+        ranked = self.ranked(query, filters, mode, allowed)[: max(k * 3, 30)]
         chunks = self.store.chunks([cid for cid, _ in ranked])
         ranked = collapse(ranked, chunks)
         if mode == Mode.hybrid:
-            ranked = self.evidence(query, ranked, chunks, k, filters)
-            chunks.update(self.store.chunks([cid for cid, _ in ranked if cid not in chunks]))
+            ranked = self.evidence(query, ranked, chunks, k, allowed)
         return [to_hit(chunks[cid], s) for cid, s in ranked[:k]]
