@@ -24,6 +24,7 @@ class Store:
         self.path = path
         self.db = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
         self.db.row_factory = sqlite3.Row
+        self._profiles: tuple[int, list[SpeakerProfile]] | None = None
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA foreign_keys=ON")
         self.db.execute("PRAGMA synchronous=NORMAL")
@@ -96,12 +97,17 @@ class Store:
         return next((e for e in self.episodes() if e.id == episode_id), None)
 
     def speaker_profiles(self) -> list[SpeakerProfile]:
-        """Who speaks in each episode, with the full name and role the episode introduced them by."""
+        """Who speaks in each episode, with the full name and role the episode introduced them by. Read on every
+        hybrid query, so kept until the next committed batch changes the version."""
+        version = self.version()
+        if self._profiles is not None and self._profiles[0] == version:
+            return self._profiles[1]
         out = []
         for r in self.db.execute("SELECT id, speakers, meta FROM episodes"):
             roles = json.loads(r["meta"]).get("roles", {})
             out += [SpeakerProfile(episode_id=r["id"], short=short, full=full, role=roles.get(short))
                     for short, full in json.loads(r["speakers"]).items()]
+        self._profiles = (version, out)
         return out
 
     def full_names(self) -> dict[str, dict[str, str]]:
