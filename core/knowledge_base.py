@@ -57,7 +57,7 @@ class KnowledgeBase:
 
     def retriever(self) -> Retriever:
         return Retriever(self.store, self.index(), self._encode_query, self.settings.candidates, self.embedder.name,
-                         self.settings.dense_weight)
+                         self.settings.dense_weight, self.settings.context_weight)
 
     # --- writing ----------------------------------------------------------------------------------------
     def ingest(self, paths: list[Path] | None = None, prune: bool = False, progress: bool = False,

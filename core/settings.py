@@ -24,6 +24,8 @@ class Settings(BaseSettings):
     search_mode: str = Field(default="hybrid", description="keyword, dense, rrf or hybrid (see search.retrieval)")
     candidates: int = Field(default=100, ge=10, le=2000, description="depth of each ranked list before fusion")
     dense_weight: float = Field(default=0.7, ge=0.0, le=1.0, description="weight of dense vs keyword in hybrid fusion")
+    context_weight: float = Field(default=0.3, ge=0.0, le=1.0,
+                                  description="share of the better neighbouring passage's score added in hybrid mode")
     index: str = Field(default="auto", pattern="^(auto|flat|hnsw)$",
                        description="FAISS index: flat (exact), hnsw (approximate) or auto (flat until it gets slow)")
     api_token: str | None = Field(default=None, description="bearer token for write endpoints; unset disables them")

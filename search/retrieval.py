@@ -26,6 +26,7 @@ SPEAKER_BOOST = 2.0  # in standard deviations of the fused score
 EVIDENCE_MIN = 0.6  # window cosine above which a write-up sentence is taken to summarise a transcript passage
 EVIDENCE_LINKS = 2  # transcript passages one write-up paragraph may bring in
 EVIDENCE_FOCUS = 0.1  # a write-up window links only if this close to its best window's fit to the question
+CONTEXT_WEIGHT = 0.3  # share of the better-fitting neighbour's score a passage adds to its own (dev.jsonl)
 
 
 class Mode(str, Enum):
@@ -56,6 +57,23 @@ def zfuse(dense: list[tuple[int, float]], keyword: list[tuple[int, float]],
     zd, zk = z(dense), z(keyword)
     floor_d, floor_k = min(zd.values(), default=0.0), min(zk.values(), default=0.0)
     return {c: weight * zd.get(c, floor_d) + (1 - weight) * zk.get(c, floor_k) for c in zd.keys() | zk.keys()}
+
+
+def in_context(scores: dict[int, float], positions: dict[int, tuple[str, int]],
+               weight: float = CONTEXT_WEIGHT) -> dict[int, float]:
+    """Add a share of the better neighbour's score (same episode, next or previous passage): a conversation
+    stays on a topic for several turns, so a paraphrased question that matches the topic around a passage but
+    few of its own words still finds it (dev.jsonl: recall@10 0.826 -> 0.913, MRR@10 0.631 -> 0.67 at 0.3).
+    A neighbour outside the candidates counts as the lowest candidate score."""
+    if not weight or not scores:
+        return scores
+    floor = min(scores.values())
+    at = {positions[c]: s for c, s in scores.items() if c in positions}
+    out = {}
+    for cid, s in scores.items():
+        ep, n = positions.get(cid, ("", 0))
+        out[cid] = s + weight * max(at.get((ep, n - 1), floor), at.get((ep, n + 1), floor))
+    return out
 
 
 def primary_first(ranked: list[tuple[int, float]], chunks: dict[int, Chunk]) -> list[tuple[int, float]]:
@@ -108,9 +126,10 @@ class Retriever:
     """Ranks chunks for a query; the store and index are passed in so the library controls reloading."""
 
     def __init__(self, store: Store, index: VectorIndex, encode_query: Callable[[str], np.ndarray],
-                 candidates: int = 100, model: str = "", dense_weight: float = DENSE_WEIGHT):
+                 candidates: int = 100, model: str = "", dense_weight: float = DENSE_WEIGHT,
+                 context_weight: float = CONTEXT_WEIGHT):
         self.store, self.index, self.encode_query, self.candidates = store, index, encode_query, candidates
-        self.model, self.dense_weight = model, dense_weight
+        self.model, self.dense_weight, self.context_weight = model, dense_weight, context_weight
 
     def dense(self, query: str, n: int, allowed: np.ndarray | None) -> list[tuple[int, float]]:
         """A chunk's score is the mean of its best vector (often one sentence window) and its own whole-chunk
@@ -147,6 +166,8 @@ class Retriever:
             for cid, c in self.store.chunks(list(fused)).items():
                 if any((c.episode_id, sp) in linked for sp in c.speakers):
                     fused[cid] += SPEAKER_BOOST
+        if self.context_weight:
+            fused = in_context(fused, self.store.positions(list(fused)), self.context_weight)
         return sorted(fused.items(), key=lambda x: -x[1])
 
     def evidence(self, query: str, ranked: list[tuple[int, float]], chunks: dict[int, Chunk], k: int,

@@ -225,6 +225,15 @@ class Store:
     def episode_chunks(self, episode_id: str) -> list[Chunk]:
         return [self._chunk(r) for r in self.db.execute(f"{self._SELECT} WHERE c.episode_id=? ORDER BY c.ordinal", (episode_id,))]
 
+    def positions(self, ids: list[int]) -> dict[int, tuple[str, int]]:
+        """Chunk id -> (episode id, ordinal): where a passage sits, without loading its text."""
+        out: dict[int, tuple[str, int]] = {}
+        for i in range(0, len(ids), 500):
+            part = ids[i:i + 500]
+            q = f"SELECT id, episode_id, ordinal FROM chunks WHERE id IN ({','.join('?' * len(part))})"
+            out.update((r[0], (r[1], r[2])) for r in self.db.execute(q, part))
+        return out
+
     def neighbours(self, chunk_id: int, context: int) -> list[Chunk]:
         row = self.db.execute("SELECT episode_id, ordinal FROM chunks WHERE id=?", (chunk_id,)).fetchone()
         if row is None:

@@ -166,3 +166,33 @@ def test_primary_source_goes_before_the_write_up_of_its_episode():
     ranked = [(1, 0.9), (2, 0.8), (3, 0.7), (4, 0.6)]
     assert primary_first(ranked, chunks) == [(2, 0.9), (1, 0.8), (3, 0.7), (4, 0.6)]  # scores keep their ranks
     assert primary_first([(3, 0.9), (4, 0.8)], chunks) == [(3, 0.9), (4, 0.8)]  # other episode: no swap
+
+
+def test_in_context_adds_a_share_of_the_better_neighbour_in_the_same_episode():
+    from search.retrieval import in_context
+
+    scores = {1: 1.0, 2: 0.2, 3: 0.6, 7: 0.4, 8: 0.0}
+    positions = {1: ("ep1", 0), 2: ("ep1", 1), 3: ("ep1", 2), 7: ("ep2", 1), 8: ("ep3", 0)}
+    out = in_context(scores, positions, weight=0.5)
+    assert out[2] == pytest.approx(0.2 + 0.5 * 1.0)  # the better of its two neighbours
+    assert out[1] == pytest.approx(1.0 + 0.5 * 0.2)  # one neighbour; the missing side is the floor (0.0)
+    assert out[7] == pytest.approx(0.4 + 0.5 * 0.0)  # ep2 ordinal 0 and 2 are not candidates: floor
+    assert out[8] == pytest.approx(0.0)  # ep1 ordinal 1 (chunk 2) is not a neighbour of ep3 ordinal 0
+    assert max(out, key=out.get) == 1
+    assert in_context(scores, positions, weight=0.0) == scores
+
+
+def test_context_weight_is_a_setting_and_lifts_a_passage_between_relevant_ones(tmp_path, data_dir):
+    settings = Settings(data_dir=data_dir, model="fake", min_chunk_words=0, max_chunk_words=40)
+    kb = KnowledgeBase(settings)
+    kb.ingest([write_corpus(tmp_path / "corpus")])
+    plain = KnowledgeBase(settings.model_copy(update={"context_weight": 0.0}))
+    assert kb.retriever().context_weight == 0.3 and plain.retriever().context_weight == 0.0
+    query = "momentum creates clarity"
+    with_context = {c: s for c, s in kb.retriever().ranked(query)}
+    without = {c: s for c, s in plain.retriever().ranked(query)}
+    assert with_context.keys() == without.keys()
+    positions = kb.store.positions(list(without))
+    from search.retrieval import in_context
+    expected = in_context(without, positions, 0.3)
+    assert with_context == pytest.approx(expected)
