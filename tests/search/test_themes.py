@@ -121,6 +121,18 @@ def test_lemma_table_quirks_do_not_create_matches():
     assert PhraseMatcher(["AI"]).match(lemmas("Our AI platform and the AI team")) == {"AI": 2}
 
 
+def test_shipped_seeds_do_not_fire_on_show_names_or_lemma_collisions():
+    # the podcast is called "Le Podcast on Emerging Leadership"; "opening" lemmatizes to "open" (open source);
+    # "direct reports" and "conversation" describe any manager and any podcast
+    tax = load_taxonomy()
+    matchers = {t.name: PhraseMatcher([*t.key_phrases, *t.seeds]) for t in tax.theme}
+    assert matchers["influence"].match(lemmas("Welcome to Le Podcast on Emerging Leadership.")) == {}
+    assert matchers["hiring"].match(lemmas("Be open to feedback; Red Hat opened its source code.")) == {}
+    assert matchers["letting-go"].match(lemmas("I have no direct reports.")) == {}
+    assert matchers["communication"].match(lemmas("What a fascinating conversation.")) == {}
+    assert set(matchers["influence"].match(lemmas("She gained buy-in without authority."))) >= {"buy-in", "without authority"}
+
+
 # --- scoring ----------------------------------------------------------------------------------------------
 def test_multi_label_scores_and_reasons(tmp_path):
     tax = load_taxonomy(write(tmp_path / "t.toml", TAXONOMY))
