@@ -1,7 +1,8 @@
 """Extractive answers: the sentences of the top passages closest to the question, each with its citation.
 
 No language model: a sentence scores its cosine similarity to the question (same encoder) plus how much of the
-question's vocabulary it covers, weighted by rarity (a light lexical re-ranker). The answer
+question's vocabulary it covers, weighted by rarity (a light lexical re-ranker), plus a little for its passage's
+retrieval rank, minus a little if it is itself a question. The answer
 abstains when the corpus evidently does not hold one: the evidence is not close enough, the question names
 something the corpus never mentions, or it asks for a quantity no evidence sentence states.
 """
@@ -40,6 +41,9 @@ class AnswerPolicy:
     keep_within: float = 0.15  # further sentences must be this close to the best one
     lead_within: float = 0.25  # ...and spoken sentences this close: a guest's words with a minute beat a note
     lexical_weight: float = 0.2  # weight of IDF-weighted question-lemma coverage in a sentence's score
+    question_penalty: float = 0.1  # taken off a unit that is itself a question (a host asking is not an answer)
+    rank_weight: float = 0.1  # weight of the passage's retrieval rank (1 for the first, 0 for the last): the
+    # passage ranking also weighs BM25 and the passage's neighbours, which one sentence's cosine cannot see
 
 
 def _candidates(hits: list[Hit], policy: AnswerPolicy) -> list[tuple[int, int, str]]:
@@ -82,17 +86,25 @@ def build_answer(question: str, hits: list[Hit], encode: Callable[[list[str]], n
     vecs = encode([question] + [s for _, _, s in cands])
     if float((vecs[1:] @ vecs[0]).max()) < policy.abstain_below:
         return abstain
-    sims = vecs[1:] @ vecs[0]
+    fit = vecs[1:] @ vecs[0]  # how well the sentence itself answers...
     if idf is not None:
-        sims = sims + policy.lexical_weight * coverage(question, [s for _, _, s in cands], idf)
-    best = float(sims.max())
+        fit = fit + policy.lexical_weight * coverage(question, [s for _, _, s in cands], idf)
+    if policy.question_penalty:
+        fit = fit - policy.question_penalty * np.array([s.rstrip().endswith("?") for _, _, s in cands])
+    sims = fit
+    if policy.rank_weight:  # ...and how well its passage ranked
+        n = max(len(hits[: policy.passages]) - 1, 1)
+        sims = fit + policy.rank_weight * np.array([1 - h / n for h, _, _ in cands])
+    order = np.argsort(-sims)
     chosen: list[int] = []
-    for i in np.argsort(-sims):  # who said it and when is the point: quote the guests first
-        if len(chosen) >= policy.spoken_lead or sims[i] < best - policy.lead_within:
+    for i in order:  # who said it and when is the point: quote the guests first, if they answer about as well
+        if len(chosen) >= policy.spoken_lead:
             break
-        if hits[cands[i][0]].kind == Kind.transcript and all(cands[j][0] != cands[i][0] for j in chosen):
+        if (fit[i] >= fit.max() - policy.lead_within and hits[cands[i][0]].kind == Kind.transcript
+                and all(cands[j][0] != cands[i][0] for j in chosen)):
             chosen.append(int(i))
-    for i in np.argsort(-sims):
+    best = float(sims.max())
+    for i in order:
         if len(chosen) >= policy.sentences or sims[i] < best - policy.keep_within:
             break
         if i not in chosen:

@@ -128,3 +128,24 @@ def test_lexical_coverage_breaks_ties_between_similar_sentences():
     cov = coverage("hire for trust", ["We hire people.", "We trust people.", "We hire for trust."],
                    lambda t: idf(t) or 0.0)
     assert cov[2] == 1.0 and cov[0] == pytest.approx(2 / 3) and cov[1] == pytest.approx(1 / 3)
+
+
+def test_a_unit_that_is_itself_a_question_is_penalised():
+    asking = hit(1, "So tell me, how do you build trust with people who are new to you?")  # trust only: cosine 1.0
+    telling = hit(2, "Trust grows when you keep small promises, and focus helps you keep them.")  # trust + focus: 0.71
+    policy = AnswerPolicy(sentences=1, spoken_lead=1, rank_weight=0.0, question_penalty=0.5)
+    assert [c.chunk_id for c in build_answer("trust", [asking, telling], encode, policy).citations] == [2]
+    policy.question_penalty = 0.0
+    assert [c.chunk_id for c in build_answer("trust", [asking, telling], encode, policy).citations] == [1]
+    assert AnswerPolicy().question_penalty > 0
+
+
+def test_the_passage_rank_counts_towards_a_sentence_score():
+    # notes: no spoken lead to pick first, only the score decides
+    first = hit(1, "Trust matters and focus matters for the whole team.", speaker=None, start=None)  # cosine 0.71
+    second = hit(2, "Trust is what the whole team needs every single day.", speaker=None, start=None)  # 1.0
+    ranked = AnswerPolicy(sentences=1, spoken_lead=1, rank_weight=0.5)  # first passage +0.5, last +0
+    assert build_answer("trust", [first, second], encode, ranked).citations[0].chunk_id == 1
+    unranked = AnswerPolicy(sentences=1, spoken_lead=1, rank_weight=0.0)
+    assert build_answer("trust", [first, second], encode, unranked).citations[0].chunk_id == 2
+    assert AnswerPolicy().rank_weight > 0
