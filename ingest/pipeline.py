@@ -201,7 +201,9 @@ def ingest_documents(store: Store, embedder: Embedder, batch: list[tuple[Documen
         for own, wins in per_chunk:
             texts.update((_sha(t), t) for t in [own, *wins])
         planned.append((doc, chunks, h, abspath, per_chunk))
-    missing = store.missing_embeddings(list(texts), embedder.name)
+    # longest first, so each encoder batch holds texts of about one length (little padding; sentence windows
+    # are a fraction of a chunk's length) and the first slices show the slowest rate, not the fastest
+    missing = sorted(store.missing_embeddings(list(texts), embedder.name), key=lambda h: -len(texts[h]))
     report.chunks_embedded = len(missing)
     step = max(batch_size * 16, 64)
     embedding = Stage("embedding", len(missing), "text", progress and bool(missing), on_progress)

@@ -16,6 +16,11 @@ from search.migrations import migrate
 from search.query import SpeakerProfile
 
 _TERM = re.compile(r"\w+", re.UNICODE)
+# Past KEYWORD_SPLIT_FROM chunks, a query's most common words stop bringing rows in once its words match more than
+# KEYWORD_ROWS rows (see keyword_search): FTS5 BM25 costs several microseconds per matching row on these CPUs.
+# Smaller stores (the default corpus, SciFact's 8k chunks) always run the plain OR.
+KEYWORD_SPLIT_FROM = 20_000
+KEYWORD_ROWS = 8_000
 
 
 class Store:
@@ -25,6 +30,8 @@ class Store:
         self.db = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
         self.db.row_factory = sqlite3.Row
         self._profiles: tuple[int, list[SpeakerProfile]] | None = None
+        self._dfs: tuple[int, dict[tuple[str, int], int]] = (-1, {})
+        self._count: tuple[int, int] = (-1, 0)
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA foreign_keys=ON")
         self.db.execute("PRAGMA synchronous=NORMAL")
@@ -287,13 +294,56 @@ class Store:
         match = '"' + term.replace('"', '""') + '"'
         return self.db.execute("SELECT 1 FROM chunks_fts WHERE chunks_fts MATCH ? LIMIT 1", (match,)).fetchone() is not None
 
+    def _doc_freq(self, term: str, cap: int) -> int:
+        """Chunks containing the word, counted up to `cap` (enough to tell rare from common); cached per version."""
+        version = self.version()
+        if self._dfs[0] != version:
+            self._dfs = (version, {})
+        cache = self._dfs[1]
+        if (term, cap) not in cache:
+            match = '"' + term.replace('"', '""') + '"'
+            cache[(term, cap)] = self.db.execute(
+                "SELECT COUNT(*) FROM (SELECT 1 FROM chunks_fts WHERE chunks_fts MATCH ? LIMIT ?)", (match, cap + 1)
+            ).fetchone()[0]
+        return cache[(term, cap)]
+
     def keyword_search(self, terms: list[str], limit: int, filters: Filters | None = None) -> list[tuple[int, float]]:
-        """BM25 over the chunk text and its context header; terms are OR-ed, so recall does not need every word."""
+        """BM25 over the chunk text and its context header; terms are OR-ed, so recall does not need every word.
+
+        FTS5 scores every row that matches, so an OR of words found in most passages ("know", "yeah", a host's
+        name) costs ~150k BM25 evaluations on the full Changelog set (0.5 s a query there). Past KEYWORD_ROWS
+        candidate rows the most common words stop bringing passages in and only add to the score of passages that
+        contain a rarer word (Elasticsearch's cutoff_frequency idea): `(rare) AND (common)` plus `(rare) NOT
+        (common)` are exactly the rows of the full OR that hold a rare word, with the same BM25 scores."""
         if not terms:
             return []
-        match = " OR ".join('"' + t.replace('"', '""') + '"' for t in terms)
+        quoted = {t: '"' + t.replace('"', '""') + '"' for t in terms}
+        rare, common = list(terms), []
+        if len(terms) > 1 and self._chunk_count() > KEYWORD_SPLIT_FROM:
+            dfs = {t: self._doc_freq(t, KEYWORD_ROWS) for t in terms}
+            while len(rare) > 1 and sum(dfs[t] for t in rare) > KEYWORD_ROWS:
+                most = max(rare, key=lambda t: dfs[t])
+                rare.remove(most)
+                common.append(most)
+        rare_q = " OR ".join(quoted[t] for t in rare)
+        if common:
+            common_q = " OR ".join(quoted[t] for t in common)
+            matches = [f"({rare_q}) AND ({common_q})", f"({rare_q}) NOT ({common_q})"]
+        else:
+            matches = [rare_q]
         where, args = self._where(filters)
-        q = (f"SELECT chunks_fts.rowid AS id, bm25(chunks_fts, 1.0, 0.5) AS s FROM chunks_fts"
-             f" JOIN chunks c ON c.id = chunks_fts.rowid JOIN episodes e ON e.id = c.episode_id"
-             f" WHERE chunks_fts MATCH ? AND {where} ORDER BY s LIMIT ?")
-        return [(r[0], -r[1]) for r in self.db.execute(q, (match, *args, limit))]
+        if where == "1":  # no filter: FTS5 alone, no join per matching row
+            part = "SELECT rowid AS id, bm25(chunks_fts, 1.0, 0.5) AS s FROM chunks_fts WHERE chunks_fts MATCH ?"
+        else:
+            part = (f"SELECT chunks_fts.rowid AS id, bm25(chunks_fts, 1.0, 0.5) AS s FROM chunks_fts"
+                    f" JOIN chunks c ON c.id = chunks_fts.rowid JOIN episodes e ON e.id = c.episode_id"
+                    f" WHERE chunks_fts MATCH ? AND {where}")
+        q = " UNION ALL ".join([part] * len(matches)) + " ORDER BY s LIMIT ?"
+        params = [x for m in matches for x in (m, *args)]
+        return [(r[0], -r[1]) for r in self.db.execute(q, (*params, limit))]
+
+    def _chunk_count(self) -> int:
+        version = self.version()
+        if self._count[0] != version:
+            self._count = (version, self.db.execute("SELECT COUNT(*) FROM chunks").fetchone()[0])
+        return self._count[1]

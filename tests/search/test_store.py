@@ -6,7 +6,7 @@ import sqlite3
 import numpy as np
 
 from core.knowledge_base import KnowledgeBase
-from core.models import Chunk, Document, Kind, Segment
+from core.models import Chunk, Document, Filters, Kind, Segment
 from search.migrations import MIGRATIONS
 from search.store import Store
 from tests.helpers import write_corpus
@@ -114,3 +114,33 @@ def test_no_pickle_files_in_the_data_dir(data_dir, tmp_path):
     assert not [p for p in files if p.suffix in {".pkl", ".pickle", ".joblib", ".npy", ".npz"}]
     for p in files:  # nor pickled data under another name
         assert not p.read_bytes()[:2] in {b"\x80\x03", b"\x80\x04", b"\x80\x05"}, p
+
+
+def test_keyword_search_on_a_large_store_keeps_bm25_of_rows_with_a_rare_word(data_dir, monkeypatch):
+    """Past the split size, the most common query words only re-score rows holding a rarer word: those rows keep
+    the plain OR's BM25 scores; rows with only common words drop out; filters still apply."""
+    import search.store as store_module
+
+    store = Store(data_dir / "kb.sqlite")
+    doc, _ = _doc()
+    texts = ([f"common filler words {i}" for i in range(30)] + ["rare gem with common filler", "rare gem alone",
+                                                                "another rare thing"])
+    chunks = [Chunk(episode_id="ep1", episode_title="Episode One", ordinal=i, text=t, speaker="Ana", speakers=["Ana"],
+                    start=float(i), end=i + 0.5, char_start=0, char_end=len(t), source="ep1.txt",
+                    kind=Kind.transcript, section=None) for i, t in enumerate(texts)]
+    with store.transaction():
+        store.replace_episode(doc, chunks, "h", "/abs/ep1.txt", [f"h{i}" for i in range(len(chunks))], [""] * len(chunks))
+        store.bump_version()
+    terms = ["common", "filler", "rare", "gem"]
+    plain = dict(store.keyword_search(terms, 100))  # below the split size: the plain OR
+    assert len(plain) == 33
+    monkeypatch.setattr(store_module, "KEYWORD_SPLIT_FROM", 10)
+    monkeypatch.setattr(store_module, "KEYWORD_ROWS", 5)
+    split = store.keyword_search(terms, 100)
+    by_text = {c.id: c.text for c in store.episode_chunks("ep1")}
+    assert sorted(by_text[i] for i, _ in split) == sorted(t for t in texts if "rare" in t)
+    assert all(abs(s - plain[i]) < 1e-9 for i, s in split)
+    assert [i for i, _ in split] == sorted((i for i, _ in split), key=lambda i: -plain[i])
+    assert store.keyword_search(terms, 100, Filters(kind="note")) == []
+    assert len(store.keyword_search(terms, 100, Filters(kind="transcript"))) == 3
+    store.close()
