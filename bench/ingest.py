@@ -4,8 +4,10 @@ re-run and a small new batch cost, /search latency and `kb serve` memory, flat v
 Every speed is a ratio against a baseline measured in the same run on this machine (others share its cores, so
 absolute figures drift between runs). Subsets are spread over all shows (every k-th file, sorted by path).
 
-  1. pipeline vs encoder: a fresh store ingests N files (sentence windows on, then off); the encoder alone then
-     encodes exactly the texts the pipeline embedded. ratio = encoder-alone time / pipeline time.
+  1. pipeline vs encoder: a dry run of the product (no encoding) gives the exact encoder calls a real ingest of
+     N files makes; after one warm-up encode over a length-spread sample, the encoder alone runs those calls,
+     then a fresh store ingests the N files for real, then the encoder alone runs the calls it made again
+     (sentence windows on, then off). ratio = mean(encoder alone before, after) / pipeline time; both are kept.
   2. re-run on the unchanged folder: time as a fraction of the first run (nothing is embedded or committed).
   3. +10 new episodes on that index: ingest time (real encoding) / encoding their texts alone, and whether the
      FAISS index was patched (not rebuilt from every vector).
@@ -19,10 +21,17 @@ content-hash cache (step 2 shows nothing is re-encoded). Steps 1 and 3 start fro
 on purpose: they measure encoding.
 
     .venv/bin/python bench/ingest.py [--files 20] [--add 10] [--queries 200]
+
+Full size (--full-serve): every Changelog transcript into bench/results/cache/full-<win|nowin>/ (kept between
+runs, so only the first run encodes), then `kb serve` on it: /search p50/p99 over HTTP, VmHWM, and the keyword
+(FTS5 BM25) and dense (FAISS) sides timed in-process. KB_SENTENCE_VECTORS decides windows:
+
+    KB_SENTENCE_VECTORS=false .venv/bin/python bench/ingest.py --full-serve --queries 300
 """
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import random
@@ -55,19 +64,66 @@ console = wide_console()
 
 
 class Recording(Embedder):
-    """Wraps the encoder: records what the pipeline asked it to encode and the time spent inside it."""
+    """Wraps the encoder: records each call the pipeline made (its texts, in its slices) and the time inside it.
+    `dry`: no encoding at all (random unit vectors), to learn what a real run will ask for before it runs."""
 
-    def __init__(self, inner: Embedder):
-        self.inner, self.name, self.dim = inner, inner.name, inner.dim
-        self.texts: list[str] = []
+    def __init__(self, inner: Embedder, keep: bool = True, dry: bool = False):
+        self.inner, self.name, self.dim, self.keep, self.dry = inner, inner.name, inner.dim, keep, dry
+        self.slices: list[list[str]] = []
+        self.calls = 0
         self.seconds = 0.0
+
+    @property
+    def texts(self) -> list[str]:
+        return [t for part in self.slices for t in part]
 
     def encode(self, texts: list[str], batch_size: int = 16, progress: bool = False) -> np.ndarray:
         t = time.perf_counter()
-        out = self.inner.encode(texts, batch_size)
+        if self.dry:
+            out = np.random.default_rng(len(texts)).standard_normal((len(texts), self.dim)).astype(np.float32)
+            out /= np.linalg.norm(out, axis=1, keepdims=True)
+        else:
+            out = self.inner.encode(texts, batch_size)
         self.seconds += time.perf_counter() - t
-        self.texts += texts
+        self.calls += len(texts)
+        if self.keep:
+            self.slices.append(list(texts))
         return out
+
+
+class Pooled(Embedder):
+    """Full-size latency when encoding every text is out of reach on the shared cores: the first `real` texts
+    it is asked for are encoded for real; every later text gets a mix of two of those real vectors (chosen by
+    the text's hash) plus noise, renormalised, so the index holds that many vectors spread like real ones.
+    Only for a throwaway store (full-<tag>-pooled<N>), never a cache a real run reads."""
+
+    def __init__(self, inner: Embedder, real: int):
+        self.inner, self.name, self.dim, self.budget = inner, inner.name, inner.dim, real
+        self.pool: list[np.ndarray] = []
+        self.real = self.synthetic = 0
+        self.seconds = 0.0
+
+    def encode(self, texts: list[str], batch_size: int = 16, progress: bool = False) -> np.ndarray:
+        n_real = max(0, min(len(texts), self.budget - self.real))
+        parts = []
+        if n_real:
+            t = time.perf_counter()
+            parts.append(self.inner.encode(texts[:n_real], batch_size))
+            self.seconds += time.perf_counter() - t
+            self.pool.append(parts[-1])
+            self.real += n_real
+        rest = texts[n_real:]
+        if rest:
+            pool = np.concatenate(self.pool)
+            seeds = np.array([int.from_bytes(hashlib.blake2b(x.encode(), digest_size=8).digest(), "little") >> 1
+                              for x in rest], dtype=np.int64)
+            rng = np.random.default_rng(int(seeds[0]))
+            a, b = pool[seeds % len(pool)], pool[(seeds // len(pool)) % len(pool)]
+            w = rng.uniform(0.5, 1.0, (len(rest), 1)).astype(np.float32)
+            x = w * a + (1 - w) * b + rng.standard_normal(a.shape).astype(np.float32) * (0.3 / np.sqrt(self.dim))
+            parts.append(x / np.linalg.norm(x, axis=1, keepdims=True))
+            self.synthetic += len(rest)
+        return np.concatenate(parts) if parts else np.zeros((0, self.dim), dtype=np.float32)
 
 
 def subset(n: int, extra: int) -> tuple[list[Path], list[Path]]:
@@ -94,27 +150,60 @@ def fresh_kb(data_dir: Path, embedder: Embedder, **overrides) -> KnowledgeBase:
     return KnowledgeBase(get_settings().model_copy(update={"data_dir": data_dir, **overrides}), embedder=embedder)
 
 
-def timed_encode(embedder: Embedder, texts: list[str], batch_size: int, step: int) -> float:
-    """Encode in the same slices the pipeline uses; seconds."""
+def timed_encode(embedder: Embedder, slices: list[list[str]], batch_size: int) -> float:
+    """The encoder alone over exactly the calls the pipeline made (same texts, same slices, same order); seconds."""
     t = time.perf_counter()
-    for i in range(0, len(texts), step):
-        embedder.encode(texts[i:i + step], batch_size=batch_size)
+    for part in slices:
+        embedder.encode(part, batch_size=batch_size)
     return time.perf_counter() - t
 
 
-def phase_pipeline(inner: Embedder, folder: Path, windows: bool, work: Path) -> dict:
+def warm_up(embedder: Embedder, texts: list[str], batch_size: int, n: int = 512) -> float:
+    """Encode n texts spread evenly over the length range before anything is timed: the first encodes pay for
+    oneDNN/torch kernel creation per (batch, sequence length) shape and for allocator growth, and whichever
+    phase runs first would otherwise carry that cost alone."""
+    by_len = sorted(texts, key=len)
+    sample = [by_len[i * len(by_len) // n] for i in range(min(n, len(by_len)))]
+    t = time.perf_counter()
+    embedder.encode(sample, batch_size=batch_size)
+    return time.perf_counter() - t
+
+
+def phase_pipeline(inner: Embedder, folder: Path, windows: bool, work: Path, batch_size: int,
+                   warm: bool) -> dict:
+    """Encoder alone before, the pipeline, encoder alone after, all on the same calls. A dry run of the product
+    (no encoding) first gives the exact calls a real run makes, so the baseline can also run before it."""
+    tag = "win" if windows else "nowin"
+    dry = Recording(inner, dry=True)
+    kb = fresh_kb(work / f"dry-{tag}", dry, sentence_vectors=windows)
+    kb.ingest([folder])
+    kb.store.close()
+    shutil.rmtree(work / f"dry-{tag}", ignore_errors=True)
+    warm_s = warm_up(inner, dry.texts, batch_size) if warm else None
+    before = timed_encode(inner, dry.slices, batch_size)
+
     rec = Recording(inner)
-    kb = fresh_kb(work / f"fresh-{'win' if windows else 'nowin'}", rec, sentence_vectors=windows)
+    kb = fresh_kb(work / f"fresh-{tag}", rec, sentence_vectors=windows)
     t = time.perf_counter()
     report = kb.ingest([folder], progress=True)
     total = time.perf_counter() - t
+    after = timed_encode(inner, rec.slices, batch_size)
     e, c, v = kb.store.counts()
     ids, _ = kb.store.vectors(rec.name)
-    out = {"sentence_vectors": windows, "episodes": e, "chunks": c, "encoded_texts": report.chunks_embedded,
-           "encoder_calls_texts": len(rec.texts), "index_vectors": int(len(ids)), "pipeline_s": round(total, 2),
-           "in_pipeline_encode_s": round(rec.seconds, 2), "failed": len(report.failed)}
     kb.store.close()
-    return out | {"_texts": rec.texts}
+    alone = (before + after) / 2
+    return {"sentence_vectors": windows, "episodes": e, "chunks": c, "encoded_texts": report.chunks_embedded,
+            "encoder_calls_texts": rec.calls, "encoder_calls": len(rec.slices), "index_vectors": int(len(ids)),
+            "failed": len(report.failed), "same_calls_as_dry_run": rec.slices == dry.slices,
+            "warm_up_s": None if warm_s is None else round(warm_s, 2),
+            "encoder_alone_before_s": round(before, 2), "pipeline_s": round(total, 2),
+            "in_pipeline_encode_s": round(rec.seconds, 2), "encoder_alone_after_s": round(after, 2),
+            "encoder_alone_s": round(alone, 2), "ratio_encoder_over_pipeline": round(alone / total, 3),
+            "ratio_before": round(before / total, 3), "ratio_after": round(after / total, 3),
+            "pipeline_texts_per_s": round(report.chunks_embedded / total, 1),
+            "encoder_texts_per_s": round(rec.calls / alone, 1),
+            "pipeline_chunks_per_s": round(c / total, 1), "encoder_chunks_per_s_equiv": round(c / alone, 1),
+            "overhead_outside_encoder_s": round(total - rec.seconds, 2)}
 
 
 def phase_serve(data_dir: Path, queries: list[str], overrides: dict) -> dict:
@@ -147,9 +236,76 @@ def phase_serve(data_dir: Path, queries: list[str], overrides: dict) -> dict:
     finally:
         proc.terminate()
         proc.wait(30)
-    lat.sort()
-    return {"queries": len(lat), "p50_ms": round(lat[len(lat) // 2], 1), "p99_ms": round(lat[int(len(lat) * 0.99) - 1], 1),
-            "peak_rss_mb": round(hwm / 1024, 1), "health": health}
+    return {"queries": len(lat), **percentiles(lat), "peak_rss_mb": round(hwm / 1024, 1), "health": health}
+
+
+def percentiles(ms: list[float]) -> dict:
+    ms = sorted(ms)
+    return {"p50_ms": round(ms[len(ms) // 2], 1), "p99_ms": round(ms[max(0, int(len(ms) * 0.99) - 1)], 1)}
+
+
+def sample_queries(kb: KnowledgeBase, n: int) -> list[str]:
+    """8 words from inside n random chunks: what someone half-remembering a remark would type."""
+    ids = [r[0] for r in kb.store.db.execute("SELECT id FROM chunks ORDER BY id")]
+    picked = random.Random(0).sample(ids, min(n, len(ids)))
+    texts = kb.store.chunks(picked)
+    return [" ".join(texts[i].text.split()[5:13]) or "kubernetes" for i in picked]
+
+
+def pooled_note(data_dir: Path, rec: Pooled) -> str:
+    """How many vectors of a pooled store are real: written when the store is filled, read on re-runs."""
+    note = data_dir / "pooled.json"
+    if rec.real or rec.synthetic:
+        note.write_text(json.dumps({"real": rec.real, "synthetic": rec.synthetic}))
+    n = json.loads(note.read_text()) if note.exists() else {"real": "?", "synthetic": "?"}
+    return (f"{n['real']} texts encoded for real, {n['synthetic']} given synthetic vectors (pairwise mixes of the "
+            f"real ones plus noise): encoding all of them on the shared 2 cores was out of reach in the session")
+
+
+def phase_full(settings, inner: Embedder, n_queries: int, real_vectors: int | None) -> dict:
+    """The whole Changelog folder into a cached store (its embeddings table is the content-hash cache, so a
+    re-run only re-reads and re-chunks), then `kb serve` on it: /search p50/p99 over HTTP and VmHWM, plus the
+    keyword (FTS5 BM25) and dense (FAISS) sides timed in-process on the same queries. With `real_vectors`, only
+    that many texts are encoded and the rest get synthetic vectors (see Pooled): chunks, FTS5 index and vector
+    count are the full-size ones, the vectors' values are not."""
+    files = sorted(p for p in CORPUS.rglob("*.md") if p.parent != CORPUS)
+    tag = "win" if settings.sentence_vectors else "nowin"
+    folder = link_folder(CACHE / "full-corpus", files)
+    data_dir = CACHE / (f"full-{tag}" if real_vectors is None else f"full-{tag}-pooled{real_vectors}")
+    rec = Recording(inner, keep=False) if real_vectors is None else Pooled(inner, real_vectors)
+    kb = KnowledgeBase(settings.model_copy(update={"data_dir": data_dir}), embedder=rec)
+    t = time.perf_counter()
+    rep = kb.ingest([folder], progress=True)
+    ingest_s = time.perf_counter() - t
+    e, c, v = kb.store.counts()
+    t = time.perf_counter()
+    index = kb.index()
+    out: dict = {"files": len(files), "sentence_vectors": settings.sentence_vectors, "episodes": e, "chunks": c,
+                 "index_vectors": index.live, "index_kind": index.kind,
+                 "vectors": "real" if real_vectors is None else pooled_note(data_dir, rec),
+                 "this_run": {"seconds": round(ingest_s, 1), "added": len(rep.added), "skipped": len(rep.skipped),
+                              "failed": len(rep.failed), "encoded_texts": rep.chunks_embedded,
+                              "encode_s": round(rec.seconds, 1), "index_load_s": round(time.perf_counter() - t, 1)}}
+    console.print(out)
+    kb._embedder = inner  # queries are always encoded for real
+    queries = sample_queries(kb, n_queries)
+    retriever = kb.retriever()
+    for q in queries[:5]:
+        retriever.dense(q, settings.candidates, None), retriever.keyword(q, settings.candidates, None)
+    sides: dict[str, list[float]] = {"keyword": [], "dense": []}
+    for q in queries:
+        kb._encode_query(q)  # encoded once, as a repeated query would be: the dense side is the index + lookups
+        for side in sides:
+            t = time.perf_counter()
+            getattr(retriever, side)(q, settings.candidates, None)
+            sides[side].append((time.perf_counter() - t) * 1000)
+    out["in_process"] = {f"{side}_side": percentiles(ms) for side, ms in sides.items()}
+    kb.store.close()
+    del kb, retriever, index
+    out["serve"] = phase_serve(data_dir, queries, {"model": settings.model, "precision": settings.precision,
+                                                  "sentence_vectors": settings.sentence_vectors})
+    console.print(out)
+    return out
 
 
 def phase_index(vectors: np.ndarray, sizes: list[int], n_queries: int = 100, k_candidates: int = 100) -> list[dict]:
@@ -214,10 +370,24 @@ def main() -> None:
     ap.add_argument("--sizes", default="100000,250000", help="vector counts for flat vs HNSW")
     ap.add_argument("--precision-texts", type=int, default=256)
     ap.add_argument("--out", type=Path, default=RESULTS / "ingest.json")
+    ap.add_argument("--real-vectors", type=int, default=None,
+                    help="with --full-serve: encode only this many texts, synthetic vectors for the rest (latency only)")
+    ap.add_argument("--full-serve", action="store_true",
+                    help="only: ingest every Changelog transcript into bench/results/cache/full-<win|nowin> (cached) "
+                         "and measure `kb serve` on it; KB_SENTENCE_VECTORS decides windows. Updates `full_serve`")
     args = ap.parse_args()
 
     settings = get_settings()
     inner = get_embedder(settings.model, settings.precision)
+    previous = json.loads(args.out.read_text()) if args.out.exists() else {}
+    if args.full_serve:
+        key = ("windows_on" if settings.sentence_vectors else "windows_off") + \
+            ("" if args.real_vectors is None else "_pooled_vectors")
+        full = previous.get("full_serve", {})
+        full[key] = {"machine": machine(), "code": code_version(), "settings": relevant_settings(settings, inner.name),
+                     **phase_full(settings, inner, args.queries, args.real_vectors)}
+        write_result(args.out, previous | {"full_serve": full})
+        return
     work = CACHE / f"ingest-{args.files}"
     shutil.rmtree(work, ignore_errors=True)
     base_files, new_files = subset(args.files, args.add)
@@ -228,20 +398,10 @@ def main() -> None:
     out: dict = {"subset": {"files": len(base_files), "words": words, "new_files": len(new_files),
                             "spread": "every k-th transcript sorted by path (all shows)"},
                  "machine": machine(), "code": code_version(), "settings": relevant_settings(settings, inner.name)}
-    step = max(settings.batch_size * 16, 64)
-
-    # 1. pipeline vs encoder alone, windows on and off
+    # 1. pipeline vs encoder alone, windows on and off (one warm-up before the first timed encode)
     pipe = {}
     for windows in (True, False):
-        r = phase_pipeline(inner, folder, windows, work)
-        texts = r.pop("_texts")
-        alone = timed_encode(inner, texts, settings.batch_size, step)
-        r |= {"encoder_alone_s": round(alone, 2), "ratio_encoder_over_pipeline": round(alone / r["pipeline_s"], 3),
-              "pipeline_texts_per_s": round(r["encoded_texts"] / r["pipeline_s"], 1),
-              "encoder_texts_per_s": round(len(texts) / alone, 1),
-              "pipeline_chunks_per_s": round(r["chunks"] / r["pipeline_s"], 1),
-              "encoder_chunks_per_s_equiv": round(r["chunks"] / alone, 1),
-              "overhead_outside_encoder_s": round(r["pipeline_s"] - r["in_pipeline_encode_s"], 2)}
+        r = phase_pipeline(inner, folder, windows, work, settings.batch_size, warm=not pipe)
         pipe["windows_on" if windows else "windows_off"] = r
         console.print(r)
     out["pipeline_vs_encoder"] = pipe
@@ -269,17 +429,18 @@ def main() -> None:
 
     vi.build_index = counting_build
     link_folder(folder, new_files)
-    rec.texts, rec.seconds = [], 0.0
+    rec.slices, rec.seconds = [], 0.0
     before_vectors = kb.index().live
     t = time.perf_counter()
     rep = kb.ingest([folder])
     add_s = time.perf_counter() - t
     vi.build_index = real_build
-    alone = timed_encode(inner, rec.texts, settings.batch_size, step)
+    alone = timed_encode(inner, rec.slices, settings.batch_size)
     index = kb.index()
     e, c, _ = kb.store.counts()
     out["add_new_episodes"] = {"added": len(rep.added), "encoded_texts": rep.chunks_embedded, "ingest_s": round(add_s, 2),
-                               "encode_alone_s": round(alone, 2), "cost_ratio": round(add_s / alone, 3),
+                               "in_pipeline_encode_s": round(rec.seconds, 2), "encode_alone_s": round(alone, 2),
+                               "cost_ratio": round(add_s / alone, 3),
                                "index_rebuilt_from_all_vectors": builds["n"] > 0, "index_kind": index.kind,
                                "vectors_before": before_vectors, "vectors_after": index.live,
                                "episodes": e, "chunks": c}
@@ -306,6 +467,8 @@ def main() -> None:
                                        settings.batch_size)
     console.print(out["precision"])
 
+    if "full_serve" in previous:  # measured by --full-serve runs, kept
+        out["full_serve"] = previous["full_serve"]
     write_result(args.out, out)
     report(out)
 
@@ -319,7 +482,9 @@ def report(out: dict) -> None:
     for key, r in out["pipeline_vs_encoder"].items():
         t.add_row(f"pipeline vs encoder ({key})", f"{r['ratio_encoder_over_pipeline']:.3f}",
                   f"{r['chunks']} chunks, {r['encoded_texts']} texts; pipeline {r['pipeline_texts_per_s']} texts/s "
-                  f"({r['pipeline_chunks_per_s']} chunks/s), encoder alone {r['encoder_texts_per_s']} texts/s")
+                  f"({r['pipeline_chunks_per_s']} chunks/s), encoder alone {r['encoder_texts_per_s']} texts/s; "
+                  f"encoder alone before/after {r['encoder_alone_before_s']} / {r['encoder_alone_after_s']} s, "
+                  f"in pipeline {r['in_pipeline_encode_s']} s")
     r = out["rerun_unchanged"]
     t.add_row("re-run unchanged / first run", f"{r['fraction_of_first_run']:.4f}", f"{r['seconds']} s, embedded {r['embedded']}")
     r = out["add_new_episodes"]
@@ -332,6 +497,12 @@ def report(out: dict) -> None:
         t.add_row(f"flat vs hnsw @ {row['vectors']:,}{' (synthetic)' if row['synthetic'] else ''}",
                   f"{row['flat_p50_ms']} / {row['hnsw_p50_ms']} ms", f"hnsw recall@10 {row['hnsw_recall@10']}, "
                   f"build {row['flat_build_s']} / {row['hnsw_build_s']} s")
+    for key, r in out.get("full_serve", {}).items():
+        t.add_row(f"full size ({key}): /search p50 / p99 (ms)", f"{r['serve']['p50_ms']} / {r['serve']['p99_ms']}",
+                  f"{r['files']} files, {r['chunks']:,} chunks, {r['index_vectors']:,} vectors ({r['index_kind']}); "
+                  f"in-process keyword p50 {r['in_process']['keyword_side']['p50_ms']} ms, dense p50 "
+                  f"{r['in_process']['dense_side']['p50_ms']} ms")
+        t.add_row(f"full size ({key}): kb serve peak RSS (MB)", f"{r['serve']['peak_rss_mb']}", "VmHWM")
     r = out["precision"]
     t.add_row("bf16 / fp32 encoder speed", f"{r['bf16_speedup']}", f"cosine mean {r['cosine_mean']}, min {r['cosine_min']}")
     console.print(t)
