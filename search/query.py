@@ -7,12 +7,16 @@ from pydantic import BaseModel
 from spacy.lang.en.stop_words import STOP_WORDS
 
 _TERM = re.compile(r"[\w’']+")
+# what is left of "don't", "isn't"... once the apostrophe splits them ("won" stays: it is also a word)
+_NEGATED = {"don", "didn", "doesn", "isn", "wasn", "aren", "weren", "wouldn", "couldn", "shouldn", "haven", "hasn",
+            "hadn", "ain"}
 
 
 def query_terms(query: str) -> list[str]:
     """Content words of the query for BM25: lower-cased, de-duplicated, stop words dropped."""
     words = [w.lower().replace("’", "'").strip("'") for w in _TERM.findall(query)]
-    terms = [w.split("'")[0] for w in words if w and w not in STOP_WORDS and len(w) > 1]
+    stems = [w.split("'")[0] for w in words]  # "Red Hat's" -> hat; "it's", "don't" -> it, don: stop words below
+    terms = [w for w in stems if w not in STOP_WORDS and w not in _NEGATED and len(w) > 1]
     return list(dict.fromkeys(t for t in terms if t))
 
 

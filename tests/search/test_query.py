@@ -20,3 +20,9 @@ def test_speakers_are_linked_by_first_or_last_name():
 def test_roles_and_unrelated_words_do_not_link():
     assert linked_speakers("How does a Netflix director build relationships?", PROFILES) == set()
     assert linked_speakers("How to lead change at scale", PROFILES) == set()
+
+
+def test_contractions_are_split_before_stop_words_are_dropped():
+    assert query_terms("It's what we're doing, don't ask") == ["ask"]
+    assert query_terms("Red Hat's CTO and Pearlside’s vision") == ["red", "hat", "cto", "pearlside", "vision"]
+    assert "won" in query_terms("we won the deal")
