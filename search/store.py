@@ -232,13 +232,14 @@ class Store:
     def episode_chunks(self, episode_id: str) -> list[Chunk]:
         return [self._chunk(r) for r in self.db.execute(f"{self._SELECT} WHERE c.episode_id=? ORDER BY c.ordinal", (episode_id,))]
 
-    def positions(self, ids: list[int]) -> dict[int, tuple[str, int]]:
-        """Chunk id -> (episode id, ordinal): where a passage sits, without loading its text."""
-        out: dict[int, tuple[str, int]] = {}
+    def positions(self, ids: list[int]) -> dict[int, tuple[str, int, int]]:
+        """Chunk id -> (episode id, ordinal, the episode's last ordinal): where a passage sits, without its text."""
+        out: dict[int, tuple[str, int, int]] = {}
         for i in range(0, len(ids), 500):
             part = ids[i:i + 500]
-            q = f"SELECT id, episode_id, ordinal FROM chunks WHERE id IN ({','.join('?' * len(part))})"
-            out.update((r[0], (r[1], r[2])) for r in self.db.execute(q, part))
+            q = (f"SELECT c.id, c.episode_id, c.ordinal, (SELECT MAX(o.ordinal) FROM chunks o WHERE o.episode_id = "
+                 f"c.episode_id) FROM chunks c WHERE c.id IN ({','.join('?' * len(part))})")
+            out.update((r[0], (r[1], r[2], r[3])) for r in self.db.execute(q, part))
         return out
 
     def neighbours(self, chunk_id: int, context: int) -> list[Chunk]:

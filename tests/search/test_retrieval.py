@@ -171,13 +171,15 @@ def test_primary_source_goes_before_the_write_up_of_its_episode():
 def test_in_context_adds_a_share_of_the_better_neighbour_in_the_same_episode():
     from search.retrieval import in_context
 
-    scores = {1: 1.0, 2: 0.2, 3: 0.6, 7: 0.4, 8: 0.0}
-    positions = {1: ("ep1", 0), 2: ("ep1", 1), 3: ("ep1", 2), 7: ("ep2", 1), 8: ("ep3", 0)}
+    scores = {1: 1.0, 2: 0.2, 3: 0.6, 7: 0.4, 8: 0.1, 9: 0.5}
+    positions = {1: ("ep1", 0, 5), 2: ("ep1", 1, 5), 3: ("ep1", 2, 5), 7: ("ep2", 1, 2), 8: ("ep3", 0, 1),
+                 9: ("ep4", 0, 0)}
     out = in_context(scores, positions, weight=0.5)
     assert out[2] == pytest.approx(0.2 + 0.5 * 1.0)  # the better of its two neighbours
-    assert out[1] == pytest.approx(1.0 + 0.5 * 0.2)  # one neighbour; the missing side is the floor (0.0)
-    assert out[7] == pytest.approx(0.4 + 0.5 * 0.0)  # ep2 ordinal 0 and 2 are not candidates: floor
-    assert out[8] == pytest.approx(0.0)  # ep1 ordinal 1 (chunk 2) is not a neighbour of ep3 ordinal 0
+    assert out[1] == pytest.approx(1.0 + 0.5 * 0.2)  # first passage: only the next one counts
+    assert out[7] == pytest.approx(0.4 + 0.5 * 0.1)  # neighbours exist but are not candidates: the floor (0.1)
+    assert out[8] == pytest.approx(0.1 + 0.5 * 0.1)  # ep1's passage 1 is no neighbour of ep3's passage 0
+    assert out[9] == pytest.approx(0.5 + 0.5 * 0.5)  # a one-passage document counts its own score
     assert max(out, key=out.get) == 1
     assert in_context(scores, positions, weight=0.0) == scores
 
