@@ -23,15 +23,18 @@ KEYWORD_SPLIT_FROM = 20_000
 KEYWORD_ROWS = 8_000
 
 
+def _phrase(term: str) -> str:
+    """One word as an FTS5 string literal: whatever it holds, MATCH reads it as a term, not as query syntax."""
+    return '"' + term.replace('"', '""') + '"'
+
+
 class Store:
     def __init__(self, path: Path):
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
         self.db = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
         self.db.row_factory = sqlite3.Row
-        self._profiles: tuple[int, list[SpeakerProfile]] | None = None
-        self._dfs: tuple[int, dict[tuple[str, int], int]] = (-1, {})
-        self._count: tuple[int, int] = (-1, 0)
+        self._memo: tuple[int, dict] = (-1, {})  # read-path figures of one index version (see `_cached`)
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA foreign_keys=ON")
         self.db.execute("PRAGMA synchronous=NORMAL")
@@ -54,6 +57,17 @@ class Store:
     # --- versions ---------------------------------------------------------------------------------------
     def version(self) -> int:
         return int(self.db.execute("SELECT value FROM state WHERE key='index_version'").fetchone()[0])
+
+    def _cached(self, key: object, compute):
+        """`compute()` once per index version: what every query reads (speaker profiles, chunk count, word
+        frequencies) only changes when a batch commits, and a commit bumps the version."""
+        version = self.version()
+        if self._memo[0] != version:
+            self._memo = (version, {})
+        memo = self._memo[1]
+        if key not in memo:
+            memo[key] = compute()
+        return memo[key]
 
     def bump_version(self) -> int:
         self.db.execute("UPDATE state SET value = CAST(value AS INTEGER) + 1 WHERE key='index_version'")
@@ -106,16 +120,15 @@ class Store:
     def speaker_profiles(self) -> list[SpeakerProfile]:
         """Who speaks in each episode, with the full name and role the episode introduced them by. Read on every
         hybrid query, so kept until the next committed batch changes the version."""
-        version = self.version()
-        if self._profiles is not None and self._profiles[0] == version:
-            return self._profiles[1]
-        out = []
-        for r in self.db.execute("SELECT id, speakers, meta FROM episodes"):
-            roles = json.loads(r["meta"]).get("roles", {})
-            out += [SpeakerProfile(episode_id=r["id"], short=short, full=full, role=roles.get(short))
-                    for short, full in json.loads(r["speakers"]).items()]
-        self._profiles = (version, out)
-        return out
+        def read() -> list[SpeakerProfile]:
+            out = []
+            for r in self.db.execute("SELECT id, speakers, meta FROM episodes"):
+                roles = json.loads(r["meta"]).get("roles", {})
+                out += [SpeakerProfile(episode_id=r["id"], short=short, full=full, role=roles.get(short))
+                        for short, full in json.loads(r["speakers"]).items()]
+            return out
+
+        return self._cached("profiles", read)
 
     def full_names(self) -> dict[str, dict[str, str]]:
         return {r["id"]: json.loads(r["speakers"]) for r in self.db.execute("SELECT id, speakers FROM episodes")}
@@ -285,28 +298,20 @@ class Store:
 
     def idf(self, term: str) -> float:
         """Inverse document frequency of a word over chunks (BM25's form, floored at a small positive value)."""
-        match = '"' + term.replace('"', '""') + '"'
-        df = self.db.execute("SELECT COUNT(*) FROM chunks_fts WHERE chunks_fts MATCH ?", (match,)).fetchone()[0]
-        n = self.db.execute("SELECT COUNT(*) FROM chunks").fetchone()[0]
+        df = self.db.execute("SELECT COUNT(*) FROM chunks_fts WHERE chunks_fts MATCH ?", (_phrase(term),)).fetchone()[0]
+        n = self._chunk_count()
         return max(0.05, float(np.log((n - df + 0.5) / (df + 0.5) + 1)))
 
     def has_term(self, term: str) -> bool:
         """Whether any chunk (or its context header) contains the word, after the FTS5 tokenizer's stemming."""
-        match = '"' + term.replace('"', '""') + '"'
-        return self.db.execute("SELECT 1 FROM chunks_fts WHERE chunks_fts MATCH ? LIMIT 1", (match,)).fetchone() is not None
+        return self.db.execute("SELECT 1 FROM chunks_fts WHERE chunks_fts MATCH ? LIMIT 1",
+                               (_phrase(term),)).fetchone() is not None
 
     def _doc_freq(self, term: str, cap: int) -> int:
         """Chunks containing the word, counted up to `cap` (enough to tell rare from common); cached per version."""
-        version = self.version()
-        if self._dfs[0] != version:
-            self._dfs = (version, {})
-        cache = self._dfs[1]
-        if (term, cap) not in cache:
-            match = '"' + term.replace('"', '""') + '"'
-            cache[(term, cap)] = self.db.execute(
-                "SELECT COUNT(*) FROM (SELECT 1 FROM chunks_fts WHERE chunks_fts MATCH ? LIMIT ?)", (match, cap + 1)
-            ).fetchone()[0]
-        return cache[(term, cap)]
+        return self._cached(("df", term, cap), lambda: self.db.execute(
+            "SELECT COUNT(*) FROM (SELECT 1 FROM chunks_fts WHERE chunks_fts MATCH ? LIMIT ?)", (_phrase(term), cap + 1)
+        ).fetchone()[0])
 
     def keyword_search(self, terms: list[str], limit: int, filters: Filters | None = None) -> list[tuple[int, float]]:
         """BM25 over the chunk text and its context header; terms are OR-ed, so recall does not need every word.
@@ -318,7 +323,7 @@ class Store:
         (common)` are exactly the rows of the full OR that hold a rare word, with the same BM25 scores."""
         if not terms:
             return []
-        quoted = {t: '"' + t.replace('"', '""') + '"' for t in terms}
+        quoted = {t: _phrase(t) for t in terms}
         rare, common = list(terms), []
         if len(terms) > 1 and self._chunk_count() > KEYWORD_SPLIT_FROM:
             dfs = {t: self._doc_freq(t, KEYWORD_ROWS) for t in terms}
@@ -344,7 +349,4 @@ class Store:
         return [(r[0], -r[1]) for r in self.db.execute(q, (*params, limit))]
 
     def _chunk_count(self) -> int:
-        version = self.version()
-        if self._count[0] != version:
-            self._count = (version, self.db.execute("SELECT COUNT(*) FROM chunks").fetchone()[0])
-        return self._count[1]
+        return self._cached("chunks", lambda: self.db.execute("SELECT COUNT(*) FROM chunks").fetchone()[0])
