@@ -1,5 +1,8 @@
 """How held-out passages p223-p382 of bench/data/themes_labels.jsonl were drawn (the rule is in bench/themes.py's
 docstring): prints the three seeded samples of stored chunks, without any tagger output, for labelling by reading.
+With --rest it prints the fourth draw instead: every candidate chunk left after the three samples, in corpus order
+(labelled by reading as train passages p383-, so thresholds and weights are fitted on passages that no exemplar
+was written from).
 
     .venv/bin/python bench/themes_sample.py --data-dir DIR > samples.json
 
@@ -31,6 +34,8 @@ def runs(text: str, n: int = 10) -> set[tuple[str, ...]]:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--data-dir", type=Path, required=True)
+    ap.add_argument("--rest", action="store_true",
+                    help="print only the fourth draw: every remaining candidate chunk (the train passages p383-)")
     args = ap.parse_args()
     first = [json.loads(l) for l in LABELS.read_text(encoding="utf-8").splitlines() if l.strip()][:222]
     db = sqlite3.connect(args.data_dir / "kb.sqlite")
@@ -52,6 +57,13 @@ def main() -> int:
             seen |= runs(r[4])
             taken.add(r[0])
             out.append({"sample": name, "source": r[1], "char_start": r[2], "char_end": r[3], "text": r[4]})
+    rest = []
+    for r in cand:  # in corpus order; no randomness left to add
+        if r[0] in taken or runs(r[4]) & seen:
+            continue
+        seen |= runs(r[4])
+        rest.append({"sample": "rest", "source": r[1], "char_start": r[2], "char_end": r[3], "text": r[4]})
+    out = rest if args.rest else out
     json.dump(out, sys.stdout, indent=1, ensure_ascii=False)
     return 0
 
