@@ -168,6 +168,26 @@ def agreement(labels: list[dict], second: list[dict], themes: list[str]) -> dict
     return evaluate(both, other, themes)
 
 
+def strongest_precision(kb: KnowledgeBase, labels: list[dict], where: dict[str, int], k: int = 10) -> dict:
+    """Per theme, the k passages `kb themes show` puts first: how many are labelled, how many of those carry the
+    theme by their label, and how many are held-out (what a reader judging the top passages sees)."""
+    from search import theme_store
+
+    by_chunk: dict[int, dict] = {}
+    for l in labels:
+        by_chunk.setdefault(where[l["id"]], l)
+    out = {}
+    for t in kb.taxonomy.names:
+        top = [by_chunk.get(cid) for cid, *_ in theme_store.strongest(kb.store, t, k)]
+        known = [l for l in top if l is not None]
+        out[t] = {"shown": len(top), "labelled": len(known), "correct": sum(t in l["themes"] for l in known),
+                  "heldout": sum(l.get("split") == "heldout" for l in known),
+                  "heldout_correct": sum(l.get("split") == "heldout" and t in l["themes"] for l in known)}
+    total = {key: sum(v[key] for v in out.values()) for key in ("shown", "labelled", "correct", "heldout",
+                                                                 "heldout_correct")}
+    return {"k": k, "themes": out, "total": total}
+
+
 def bootstrap_macro_f1(labels: list[dict], predicted: dict[str, set[str]], themes: list[str],
                        draws: int = 1000) -> list[float]:
     """5th and 95th percentile of macro-F1 over passages resampled with replacement (fixed seed)."""
@@ -276,6 +296,11 @@ def main() -> int:
             for t in PRECISION_FLOOR:
                 splits[name]["themes"][t].update(bootstrap_theme(part, predicted, t))
         splits["train_cv"] = cross_validate(theme_scores(kb, train, where), train)
+        splits["strongest"] = strongest_precision(kb, labels, where)
+        top = splits["strongest"]["total"]
+        console.print(f"strongest {splits['strongest']['k']} per theme (kb themes show): {top['correct']} of "
+                      f"{top['labelled']} labelled ones carry the theme by their label ({top['heldout_correct']} of "
+                      f"{top['heldout']} held-out); {top['shown'] - top['labelled']} unlabelled")
         if SECOND.exists():
             splits["agreement"] = agreement(labels, load_labels(SECOND), themes)
             console.print(f"second reader vs first on {splits['agreement']['passages']} held-out passages: macro "
