@@ -132,6 +132,9 @@ def serve(host: Annotated[str, typer.Option(help="interface to listen on")] = "1
     from api.http import create_app
 
     kb = _kb()
+    # loads the encoder first: loading it sets PyTorch's threads to every core, which used to undo the line below
+    # on the first request (2 threads: /search p50 ~525 ms on the default corpus with one other job on the cores)
+    kb.warm_up()
     # a query is a dozen tokens: on shared cores a second thread only spins (2 busy cores: p50 198 -> 63 ms a
     # query encode with one thread), and a background re-index then cannot starve the queries
     torch.set_num_threads(kb.settings.serve_threads)

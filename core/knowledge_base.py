@@ -55,6 +55,12 @@ class KnowledgeBase:
                     self._index_version = self._index.version
         return self._index
 
+    def warm_up(self) -> None:
+        """Load the encoder and the FAISS index and run one query through every stage, so a server's first
+        request does not pay for loading, and whatever loading sets process-wide (the encoder sets PyTorch's
+        thread count) happens before the server chooses its own."""
+        self.search("warm up", 1)
+
     def retriever(self) -> Retriever:
         return Retriever(self.store, self.index(), self._encode_query, self.settings.candidates, self.embedder.name,
                          self.settings.dense_weight, self.settings.context_weight)

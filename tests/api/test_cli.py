@@ -142,3 +142,43 @@ def test_serve_runs_the_app_with_the_configured_torch_threads(monkeypatch):
         assert run("serve").exit_code == 0 and seen["threads"] == 2
     finally:
         torch.set_num_threads(before)
+
+
+def test_serve_threads_still_hold_once_requests_load_the_encoder(corpus, monkeypatch):
+    """Loading the real encoder sets PyTorch's threads to every core. On a store that is already built, serve
+    loads it (and the index) before it applies KB_SERVE_THREADS, so queries encode with the configured count."""
+    import torch
+    import uvicorn
+    from fastapi.testclient import TestClient
+
+    from core import knowledge_base
+    from search.embedding import FakeEmbedder
+
+    encoded_with: list[int] = []
+
+    class LoadsLikeTheRealOne(FakeEmbedder):
+        def __init__(self):
+            super().__init__()
+            torch.set_num_threads(3)  # what SentenceTransformerEmbedder does when it loads
+
+        def encode(self, texts, batch_size=16, progress=False):
+            encoded_with.append(torch.get_num_threads())  # in the thread that serves the request
+            return super().encode(texts, batch_size, progress)
+
+    seen = {}
+
+    def serve_requests(app, host, port, log_level):
+        client = TestClient(app)
+        encoded_with.clear()
+        seen["status"] = [client.get("/search", params={"q": q}).status_code for q in ("trust", "focus")]
+
+    before = torch.get_num_threads()
+    try:
+        assert run("ingest", "--json").exit_code == 0  # the store exists before serve starts
+        monkeypatch.setattr(knowledge_base, "get_embedder", lambda model, precision: LoadsLikeTheRealOne())
+        monkeypatch.setattr(uvicorn, "run", serve_requests)
+        result = run("serve")
+        assert result.exit_code == 0, result.output
+        assert seen["status"] == [200, 200] and encoded_with == [1, 1]
+    finally:
+        torch.set_num_threads(before)
