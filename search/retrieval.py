@@ -90,7 +90,7 @@ def primary_first(ranked: list[tuple[int, float]], chunks: dict[int, Chunk]) -> 
 
 
 def _words(text: str) -> set[str]:
-    return set(w.lower() for w in _TERM.findall(text))
+    return set(map(str.lower, _TERM.findall(text)))
 
 
 def collapse(ranked: list[tuple[int, float]], chunks: dict[int, Chunk], threshold: float = 0.8) -> list[tuple[int, float]]:

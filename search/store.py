@@ -247,13 +247,20 @@ class Store:
 
     def positions(self, ids: list[int]) -> dict[int, tuple[str, int, int]]:
         """Chunk id -> (episode id, ordinal, the episode's last ordinal): where a passage sits, without its text."""
-        out: dict[int, tuple[str, int, int]] = {}
+        rows: list = []
         for i in range(0, len(ids), 500):
             part = ids[i:i + 500]
-            q = (f"SELECT c.id, c.episode_id, c.ordinal, (SELECT MAX(o.ordinal) FROM chunks o WHERE o.episode_id = "
-                 f"c.episode_id) FROM chunks c WHERE c.id IN ({','.join('?' * len(part))})")
-            out.update((r[0], (r[1], r[2], r[3])) for r in self.db.execute(q, part))
-        return out
+            rows += self.db.execute(f"SELECT id, episode_id, ordinal FROM chunks WHERE id IN ({','.join('?' * len(part))})",
+                                    part).fetchall()
+        last = self._last_ordinals()
+        if any(r[1] not in last for r in rows):  # a batch committed since the version was read: read it afresh
+            last = self._last_ordinals(fresh=True)
+        return {r[0]: (r[1], r[2], last.get(r[1], r[2])) for r in rows}
+
+    def _last_ordinals(self, fresh: bool = False) -> dict[str, int]:
+        """Episode id -> its last chunk ordinal, once per index version (was a MAX subquery per passage per query)."""
+        read = lambda: dict(self.db.execute("SELECT episode_id, MAX(ordinal) FROM chunks GROUP BY episode_id"))  # noqa: E731
+        return read() if fresh else self._cached("last_ordinals", read)
 
     def neighbours(self, chunk_id: int, context: int) -> list[Chunk]:
         row = self.db.execute("SELECT episode_id, ordinal FROM chunks WHERE id=?", (chunk_id,)).fetchone()

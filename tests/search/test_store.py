@@ -144,3 +144,23 @@ def test_keyword_search_on_a_large_store_keeps_bm25_of_rows_with_a_rare_word(dat
     assert store.keyword_search(terms, 100, Filters(kind="note")) == []
     assert len(store.keyword_search(terms, 100, Filters(kind="transcript"))) == 3
     store.close()
+
+
+def test_positions_give_each_passage_its_episode_ordinal_and_last_ordinal_after_every_batch(data_dir):
+    store = Store(data_dir / "kb.sqlite")
+    doc, chunks = _doc()
+
+    def write(n: int) -> list[int]:
+        longer = [chunks[0].model_copy(update={"ordinal": i, "text": f"passage {i}"}) for i in range(n)]
+        hashes = [f"h{i}" for i in range(n)]
+        store.put_embeddings(hashes, np.eye(n, 4, dtype=np.float32), "m")
+        with store.transaction():
+            store.replace_episode(doc, longer, f"hash-{n}", "/abs/ep1.txt", hashes, ["Episode One | Ana"] * n)
+            store.bump_version()
+        return [c.id for c in store.episode_chunks("ep1")]
+
+    ids = write(3)
+    assert store.positions(ids) == {cid: ("ep1", i, 2) for i, cid in enumerate(ids)}
+    ids = write(5)  # a new version: the episode's last ordinal is read again, not kept from the first query
+    assert store.positions(ids + [10**9]) == {cid: ("ep1", i, 4) for i, cid in enumerate(ids)}
+    store.close()
