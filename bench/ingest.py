@@ -27,6 +27,17 @@ runs, so only the first run encodes), then `kb serve` on it: /search p50/p99 ove
 (FTS5 BM25) and dense (FAISS) sides timed in-process. KB_SENTENCE_VECTORS decides windows:
 
     KB_SENTENCE_VECTORS=false .venv/bin/python bench/ingest.py --full-serve --queries 300
+
+/search latency (--search-latency): `kb serve` on the default corpus (a store built once under
+bench/results/cache/search-corpus) and on the full-size store a `--full-serve --real-vectors N` run left in the
+cache (read as it is: nothing is ingested). Per store: /search p50/p99 over HTTP, and in-process on the same
+queries: kb.search total and per stage (query encode, keyword side, FAISS, chunk vectors,
+neighbour context, chunk and theme fetch, collapse, response JSON). With --baseline-code, each store is also
+served from another source tree (a git worktree of an earlier commit) on the same queries: a before/after in one
+run. Writes bench/results/search-latency.json:
+
+    git worktree add --detach /tmp/kb-before b2fca49   # the commit before the serve thread fix
+    .venv/bin/python bench/ingest.py --search-latency [--queries 200] [--full-store DIR] [--baseline-code /tmp/kb-before]
 """
 from __future__ import annotations
 
@@ -206,25 +217,33 @@ def phase_pipeline(inner: Embedder, folder: Path, windows: bool, work: Path, bat
             "overhead_outside_encoder_s": round(total - rec.seconds, 2)}
 
 
-def phase_serve(data_dir: Path, queries: list[str], overrides: dict) -> dict:
-    """`kb serve` in its own process; /search over HTTP; peak RSS from /proc."""
+def phase_serve(data_dir: Path, queries: list[str], overrides: dict, code: Path | None = None) -> dict:
+    """`kb serve` in its own process; /search over HTTP (a new connection per request, k=10, each query sent
+    once after 5 warm-up ones); peak RSS from /proc. `overrides` become KB_* variables of the server; `code` is
+    another source tree to serve from (a git worktree of an earlier commit), for a before/after in one run."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     env = {**os.environ, "KB_DATA_DIR": str(data_dir), **{f"KB_{k.upper()}": str(v) for k, v in overrides.items()}}
-    proc = subprocess.Popen([str(REPO / ".venv" / "bin" / "kb"), "serve", "--port", str(port)], env=env, cwd=REPO,
+    began = time.perf_counter()
+    command = [str(REPO / ".venv" / "bin" / "kb")] if code is None else [
+        sys.executable, "-c", f"import sys; sys.path.insert(0, {str(code)!r}); from api.cli import app; app()"]
+    proc = subprocess.Popen([*command, "serve", "--port", str(port)], env=env, cwd=code or REPO,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(600):
+        for _ in range(3000):
             try:
                 health = json.loads(urllib.request.urlopen(f"{base}/health", timeout=2).read())
                 break
             except OSError:
+                if proc.poll() is not None:
+                    raise RuntimeError(f"kb serve exited with {proc.returncode}")
                 time.sleep(0.2)
         else:
             raise RuntimeError("kb serve did not start")
-        for q in queries[:5]:  # warm-up: loads the encoder and the FAISS index
+        ready_s = time.perf_counter() - began
+        for q in ("warm-up " + q for q in queries[:5]):  # the queries themselves stay unseen (no cached encode)
             urllib.request.urlopen(f"{base}/search?{urllib.parse.urlencode({'q': q})}", timeout=120).read()
         lat = []
         for q in queries:
@@ -236,12 +255,133 @@ def phase_serve(data_dir: Path, queries: list[str], overrides: dict) -> dict:
     finally:
         proc.terminate()
         proc.wait(30)
-    return {"queries": len(lat), **percentiles(lat), "peak_rss_mb": round(hwm / 1024, 1), "health": health}
+    return {"queries": len(lat), **percentiles(lat), "peak_rss_mb": round(hwm / 1024, 1), "health": health,
+            "ready_s": round(ready_s, 1)}
 
 
 def percentiles(ms: list[float]) -> dict:
     ms = sorted(ms)
     return {"p50_ms": round(ms[len(ms) // 2], 1), "p99_ms": round(ms[max(0, int(len(ms) * 0.99) - 1)], 1)}
+
+
+def search_stages(kb: KnowledgeBase, queries: list[str]) -> dict:
+    """kb.search in-process on each query (its encode not cached), with every stage timed, then the response
+    JSON built as /search builds it."""
+    from api.http import SearchResponse
+    from search import retrieval
+
+    stages: dict[str, list[float]] = {}
+    acc: dict[str, float] = {}
+    patched: list[tuple[object, str, object]] = []
+
+    def timed(owner, name: str, label: str) -> None:
+        fn = getattr(owner, name)
+
+        def wrapper(*a, **k):
+            t = time.perf_counter()
+            try:
+                return fn(*a, **k)
+            finally:
+                acc[label] = acc.get(label, 0.0) + (time.perf_counter() - t) * 1000
+
+        patched.append((owner, name, fn))
+        setattr(owner, name, wrapper)
+
+    for owner, name, label in [
+            (kb.embedder, "encode", "query encode"), (kb.store, "keyword_search", "keyword side (FTS5 BM25)"),
+            (type(kb.index()), "search", "FAISS search"), (kb.store, "chunk_vectors", "chunk vectors (dense mix)"),
+            (kb.store, "positions", "neighbour context"), (retrieval, "in_context", "neighbour context"),
+            (kb.store, "chunks", "chunk + theme fetch"), (retrieval, "collapse", "collapse near-duplicates"),
+            (retrieval.Retriever, "_transcript_links", "write-up -> transcript links"),
+            (retrieval, "to_hit", "hits")]:
+        timed(owner, name, label)
+    total: list[float] = []
+    try:
+        for q in queries:
+            kb._encode_query.cache_clear()
+            acc.clear()
+            t = time.perf_counter()
+            hits = kb.search(q, 10)
+            total.append((time.perf_counter() - t) * 1000)
+            t = time.perf_counter()
+            SearchResponse(results=hits).model_dump_json()
+            acc["response JSON"] = (time.perf_counter() - t) * 1000
+            for label, ms in acc.items():
+                stages.setdefault(label, []).append(ms)
+    finally:
+        for owner, name, fn in reversed(patched):
+            if isinstance(owner, type) or owner is retrieval:
+                setattr(owner, name, fn)
+            else:
+                delattr(owner, name)  # the instance attribute goes, the class method shows through again
+    return {"kb_search": percentiles(total),
+            "stages_p50_ms": {k: round(statistics.median(v + [0.0] * (len(queries) - len(v))), 2)
+                              for k, v in stages.items()},
+            "stages_mean_ms": {k: round(sum(v) / len(queries), 2) for k, v in stages.items()},
+            "stage_note": "wall time per query inside each stage; the rest of kb.search is fusion, ranking and "
+                          "Python between the stages"}
+
+
+def search_latency_store(data_dir: Path, settings, queries: list[str], baseline: Path | None) -> dict:
+    """One store: HTTP (and HTTP from the baseline source tree), then in-process stages on the same queries."""
+    import torch
+
+    for f in (data_dir / "kb.sqlite", data_dir / "index.faiss"):  # into the page cache: the first server is not
+        with open(f, "rb") as fh:                                   # the only one reading from disk
+            while fh.read(1 << 24):
+                pass
+    kb = KnowledgeBase(settings.model_copy(update={"data_dir": data_dir}))
+    e, c, _ = kb.store.counts()
+    kb.store.close()
+    out: dict = {"data_dir": str(data_dir.relative_to(REPO) if data_dir.is_relative_to(REPO) else data_dir),
+                 "episodes": e, "chunks": c, "queries": len(queries)}
+    base = {"model": settings.model, "precision": settings.precision}
+    out["serve"] = phase_serve(data_dir, queries, base)  # KB_SERVE_THREADS default: 1
+    console.print({"serve": out["serve"]})
+    if baseline is not None:
+        out["serve_baseline"] = phase_serve(data_dir, queries, base, code=baseline)
+        out["serve_baseline"]["code"] = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=baseline,
+                                                       capture_output=True, text=True).stdout.strip()
+        console.print({"serve, baseline code": out["serve_baseline"]})
+    kb = KnowledgeBase(settings.model_copy(update={"data_dir": data_dir}))
+    kb.warm_up()
+    torch.set_num_threads(settings.serve_threads)  # as `kb serve` runs it
+    index = kb.index()
+    out["index"] = {"kind": index.kind, "vectors": index.live}
+    out["in_process"] = search_stages(kb, queries)
+    out["http_over_in_process_p50"] = round(out["serve"]["p50_ms"] / out["in_process"]["kb_search"]["p50_ms"], 2)
+    kb.store.close()
+    console.print(out["in_process"])
+    return out
+
+
+def phase_search_latency(settings, n_queries: int, full_store: Path, baseline: Path | None = None) -> dict:
+    """/search latency on the default corpus and at full size (see the module docstring)."""
+    out: dict = {"machine": machine(), "code": code_version(), "settings": relevant_settings(settings),
+                 "load_before": os.getloadavg()}
+    small = CACHE / "search-corpus"
+    kb = KnowledgeBase(settings.model_copy(update={"data_dir": small}))
+    kb.ingest([REPO / "corpus"])  # once; later runs find every file unchanged
+    queries = dev_questions() + sample_queries(kb, n_queries)
+    kb.store.close()
+    out["default_corpus"] = search_latency_store(small, settings, queries[:n_queries], baseline)
+    if (full_store / "kb.sqlite").exists():
+        kb = KnowledgeBase(settings.model_copy(update={"data_dir": full_store}))
+        queries = sample_queries(kb, n_queries)
+        kb.store.close()
+        out["full_size"] = search_latency_store(full_store, settings, queries, baseline)
+        note = full_store / "pooled.json"
+        out["full_size"]["vectors"] = ("pooled: mostly synthetic vectors (see --full-serve --real-vectors), so "
+                                       "latency and memory only" if note.exists() else "real")
+    else:
+        console.print(f"[yellow]no full-size store at {full_store}: run --full-serve --real-vectors 2048 first[/yellow]")
+    out["load_after"] = os.getloadavg()
+    return out
+
+
+def dev_questions() -> list[str]:
+    dev = REPO.parent / "shared" / "eval" / "dev.jsonl"
+    return [json.loads(line)["question"] for line in dev.read_text().splitlines() if line.strip()] if dev.exists() else []
 
 
 def sample_queries(kb: KnowledgeBase, n: int) -> list[str]:
@@ -372,6 +512,14 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=RESULTS / "ingest.json")
     ap.add_argument("--real-vectors", type=int, default=None,
                     help="with --full-serve: encode only this many texts, synthetic vectors for the rest (latency only)")
+    ap.add_argument("--search-latency", action="store_true",
+                    help="only: /search latency through `kb serve` on the default corpus and the cached full-size "
+                         "store, with the in-process path per stage; writes bench/results/search-latency.json")
+    ap.add_argument("--full-store", type=Path, default=CACHE / "full-nowin-pooled2048",
+                    help="with --search-latency: the full-size store to serve (as left by --full-serve)")
+    ap.add_argument("--baseline-code", type=Path, default=None,
+                    help="with --search-latency: also serve each store from this source tree (e.g. `git worktree add "
+                         "/tmp/kb-before <commit>`), same queries, same run")
     ap.add_argument("--full-serve", action="store_true",
                     help="only: ingest every Changelog transcript into bench/results/cache/full-<win|nowin> (cached) "
                          "and measure `kb serve` on it; KB_SENTENCE_VECTORS decides windows. Updates `full_serve`")
@@ -379,6 +527,12 @@ def main() -> None:
 
     settings = get_settings()
     inner = get_embedder(settings.model, settings.precision)
+    if args.search_latency:
+        out_path = args.out if args.out != RESULTS / "ingest.json" else RESULTS / "search-latency.json"
+        result = phase_search_latency(settings, args.queries, args.full_store, args.baseline_code)
+        write_result(out_path, result)
+        report_latency(result, out_path)
+        return
     previous = json.loads(args.out.read_text()) if args.out.exists() else {}
     if args.full_serve:
         key = ("windows_on" if settings.sentence_vectors else "windows_off") + \
@@ -471,6 +625,31 @@ def main() -> None:
         out["full_serve"] = previous["full_serve"]
     write_result(args.out, out)
     report(out)
+
+
+def report_latency(out: dict, path: Path) -> None:
+    m = out["machine"]
+    t = Table(title=f"/search latency — {m['cpu']} ({m['cores']} cores); load average before "
+                    f"{', '.join(f'{x:.2f}' for x in out['load_before'])}, after "
+                    f"{', '.join(f'{x:.2f}' for x in out['load_after'])}")
+    t.add_column("measure")
+    for key in ("default_corpus", "full_size"):
+        if key in out:
+            t.add_column(f"{key.replace('_', ' ')} ({out[key]['chunks']:,} chunks)", justify="right")
+    rows = [r for r in (out.get("default_corpus"), out.get("full_size")) if r]
+    t.add_row(f"kb serve /search p50 / p99 ms ({out['code']['commit']})", *[f"{r['serve']['p50_ms']} / {r['serve']['p99_ms']}" for r in rows])
+    if all("serve_baseline" in r for r in rows):
+        t.add_row(f"… served from the baseline tree ({rows[0]['serve_baseline']['code']})",
+                  *[f"{r['serve_baseline']['p50_ms']} / {r['serve_baseline']['p99_ms']}" for r in rows])
+    t.add_row("in-process kb.search p50 / p99 ms",
+              *[f"{r['in_process']['kb_search']['p50_ms']} / {r['in_process']['kb_search']['p99_ms']}" for r in rows])
+    t.add_row("HTTP p50 / in-process p50", *[str(r["http_over_in_process_p50"]) for r in rows])
+    for stage in rows[0]["in_process"]["stages_p50_ms"]:
+        t.add_row(f"  stage p50 (mean) ms: {stage}", *[f"{r['in_process']['stages_p50_ms'].get(stage, 0)} "
+                                                       f"({r['in_process']['stages_mean_ms'].get(stage, 0)})" for r in rows])
+    t.add_row("kb serve peak RSS MB / ready after s", *[f"{r['serve']['peak_rss_mb']} / {r['serve']['ready_s']}" for r in rows])
+    console.print(t)
+    console.print(f"wrote {path}")
 
 
 def report(out: dict) -> None:
