@@ -34,6 +34,18 @@ def _kb(build: bool = True):
     return kb
 
 
+def _query_kb():
+    """A knowledge base ready to answer queries. The encoder and index load first (loading the encoder sets
+    PyTorch's threads to every core), then queries get KB_SERVE_THREADS: a query is a dozen tokens, and on shared
+    cores a second thread only spins (2 busy cores: /search p50 ~525 ms with two threads, ~45 ms with one)."""
+    import torch
+
+    kb = _kb()
+    kb.warm_up()
+    torch.set_num_threads(kb.settings.serve_threads)
+    return kb
+
+
 def _dump(data) -> None:
     typer.echo(json.dumps(data, indent=2, ensure_ascii=False))
 
@@ -67,7 +79,7 @@ def ingest(paths: Annotated[Optional[list[Path]], typer.Argument(help="files or 
 def search(query: str, k: K = 10, speaker: Speaker = None, episode: EpisodeOpt = None, kind: KindOpt = None,
            theme: ThemeOpt = None, as_json: JsonOpt = False) -> None:
     """Passages that match a query, best first."""
-    hits = _kb().search(query, k, Filters(speaker=speaker, episode=episode, kind=kind, themes=theme or []))
+    hits = _query_kb().search(query, k, Filters(speaker=speaker, episode=episode, kind=kind, themes=theme or []))
     if as_json:
         return _dump({"results": [h.model_dump(mode="json") for h in hits]})
     if not hits:
@@ -83,7 +95,7 @@ def search(query: str, k: K = 10, speaker: Speaker = None, episode: EpisodeOpt =
 def ask(question: str, k: K = 5, speaker: Speaker = None, episode: EpisodeOpt = None, kind: KindOpt = None,
         theme: ThemeOpt = None, as_json: JsonOpt = False) -> None:
     """An extractive answer with numbered citations (speaker, episode, timestamp)."""
-    answer = _kb().ask(question, k, Filters(speaker=speaker, episode=episode, kind=kind, themes=theme or []))
+    answer = _query_kb().ask(question, k, Filters(speaker=speaker, episode=episode, kind=kind, themes=theme or []))
     if as_json:
         return _dump(answer.model_dump(mode="json"))
     out.print(answer.answer, highlight=False)
@@ -126,19 +138,12 @@ def stats(as_json: JsonOpt = False) -> None:
 def serve(host: Annotated[str, typer.Option(help="interface to listen on")] = "127.0.0.1",
           port: Annotated[int, typer.Option(min=1, max=65535)] = 8000) -> None:
     """Serve the HTTP API (OpenAPI docs at /docs)."""
-    import torch
     import uvicorn
 
     from api.http import create_app
 
-    kb = _kb()
-    # loads the encoder first: loading it sets PyTorch's threads to every core, which used to undo the line below
-    # on the first request (2 threads: /search p50 ~525 ms on the default corpus with one other job on the cores)
-    kb.warm_up()
-    # a query is a dozen tokens: on shared cores a second thread only spins (2 busy cores: p50 198 -> 63 ms a
-    # query encode with one thread), and a background re-index then cannot starve the queries
-    torch.set_num_threads(kb.settings.serve_threads)
-    uvicorn.run(create_app(kb), host=host, port=port, log_level="warning")
+    # one thread also keeps a background re-index (POST /reindex) from starving the queries
+    uvicorn.run(create_app(_query_kb()), host=host, port=port, log_level="warning")
 
 
 @app.command("eval")
@@ -160,7 +165,7 @@ def evaluate(questions: Annotated[Path, typer.Argument(help="question file (JSON
     except (OSError, ValueError) as exc:
         err.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2)
-    report = evaluation.evaluate(_kb(), qs, k, mode, ask=not no_ask)
+    report = evaluation.evaluate(_query_kb(), qs, k, mode, ask=not no_ask)
     if as_json:
         return _dump(report)
     table = Table("figure", "overall", *report["by_category"],

@@ -19,8 +19,9 @@ class Settings(BaseSettings):
     precision: str = Field(default="auto", description="fp32, bf16 or auto (bf16 where the CPU has AMX/AVX512-BF16)")
     batch_size: int = Field(default=16, ge=1, le=512)
     serve_threads: int = Field(default=1, ge=1, le=256,
-                               description="PyTorch threads in `kb serve`: one query encodes fastest on one thread "
-                                           "when re-indexing or other jobs share the cores")
+                               description="PyTorch threads for answering queries (`kb serve`, `kb search`, `kb ask`, "
+                                           "`kb eval`): one query encodes fastest on one thread when re-indexing "
+                                           "or other jobs share the cores; `kb ingest` uses every core")
     max_chunk_words: int = Field(default=200, ge=20, le=400)
     min_chunk_words: int = Field(default=60, ge=0, le=400)
     sentence_vectors: bool = Field(default=True, description="also embed sentence windows of each chunk (better recall, ~3x encoding)")

@@ -182,3 +182,35 @@ def test_serve_threads_still_hold_once_requests_load_the_encoder(corpus, monkeyp
         assert seen["status"] == [200, 200] and encoded_with == [1, 1]
     finally:
         torch.set_num_threads(before)
+
+
+@pytest.mark.parametrize("command", [("search", "trust"), ("ask", "how do you build trust?")])
+def test_query_commands_encode_with_the_configured_threads(corpus, monkeypatch, command):
+    """`kb search` and `kb ask` load the encoder (which sets PyTorch to every core) before applying
+    KB_SERVE_THREADS, like `kb serve`, so the query itself does not spin a second thread on shared cores."""
+    import torch
+
+    from core import knowledge_base
+    from search.embedding import FakeEmbedder
+
+    encoded_with: list[int] = []
+
+    class LoadsLikeTheRealOne(FakeEmbedder):
+        def __init__(self):
+            super().__init__()
+            torch.set_num_threads(3)  # what SentenceTransformerEmbedder does when it loads
+
+        def encode(self, texts, batch_size=16, progress=False):
+            encoded_with.append(torch.get_num_threads())
+            return super().encode(texts, batch_size, progress)
+
+    before = torch.get_num_threads()
+    try:
+        assert run("ingest", "--json").exit_code == 0
+        monkeypatch.setattr(knowledge_base, "get_embedder", lambda model, precision: LoadsLikeTheRealOne())
+        encoded_with.clear()
+        result = run(*command, "--json")
+        assert result.exit_code == 0, result.output
+        assert encoded_with[-1] == 1 and torch.get_num_threads() == 1
+    finally:
+        torch.set_num_threads(before)
