@@ -41,7 +41,7 @@ class KnowledgeBase:
         return self._embedder
 
     def _encode_one(self, text: str) -> np.ndarray:
-        return self.embedder.encode([text])[0]
+        return self.embedder.encode_query(text)
 
     def index(self) -> VectorIndex:
         """The FAISS index for the store's current version; a new committed batch is picked up here."""

@@ -89,6 +89,16 @@ class SentenceTransformerEmbedder(Embedder):
                                  convert_to_numpy=True, show_progress_bar=progress)
         return np.asarray(vecs, dtype=np.float32)
 
+    def encode_query(self, text: str) -> np.ndarray:
+        """One short text straight through the model: `encode` wraps a ~20 ms forward pass (one thread) in ~5 ms
+        of batching and conversion, a tenth of a /search. Same vector as `encode([text])[0]`."""
+        import torch
+
+        with torch.inference_mode():
+            out = self.model.forward(self.model.preprocess([text]))["sentence_embedding"]
+            out = torch.nn.functional.normalize(out.float(), dim=1)
+        return out[0].numpy().astype(np.float32)
+
 
 class FakeEmbedder(Embedder):
     """Hashed bag of words: deterministic, instant, and similar texts really are similar."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from enum import Enum
 
 import numpy as np
@@ -27,6 +28,9 @@ EVIDENCE_MIN = 0.6  # window cosine above which a write-up sentence is taken to 
 EVIDENCE_LINKS = 2  # transcript passages one write-up paragraph may bring in
 EVIDENCE_FOCUS = 0.1  # a write-up window links only if this close to its best window's fit to the question
 CONTEXT_WEIGHT = 0.3  # share of the better-fitting neighbour's score a passage adds to its own (dev.jsonl)
+# The keyword side (SQLite FTS5) runs on this pool while the calling thread encodes the query and searches FAISS:
+# both release the GIL, so with a free core a hybrid query costs about the slower side instead of the sum.
+_KEYWORD_POOL = ThreadPoolExecutor(max_workers=4, thread_name_prefix="kb-keyword")
 
 
 class Mode(str, Enum):
@@ -93,11 +97,15 @@ def _words(text: str) -> set[str]:
     return set(map(str.lower, _TERM.findall(text)))
 
 
-def collapse(ranked: list[tuple[int, float]], chunks: dict[int, Chunk], threshold: float = 0.8) -> list[tuple[int, float]]:
-    """Drop hits that overlap a better hit's characters or repeat its words (quoted replies, reposts)."""
+def collapse(ranked: list[tuple[int, float]], chunks: dict[int, Chunk], threshold: float = 0.8,
+             limit: int | None = None) -> list[tuple[int, float]]:
+    """Drop hits that overlap a better hit's characters or repeat its words (quoted replies, reposts); stop once
+    `limit` hits are kept (what lies below them is never shown, and the pairwise check grows with the square)."""
     kept: list[tuple[int, float]] = []
     kept_words: list[set[str]] = []
     for cid, score in ranked:
+        if limit is not None and len(kept) >= limit:
+            break
         c = chunks.get(cid)
         if c is None:
             continue
@@ -156,10 +164,11 @@ class Retriever:
             return self.keyword(query, n, filters)
         if allowed is None:
             allowed = self.store.filter_ids(filters)
-        dense = self.dense(query, n, allowed)
         if mode == Mode.dense:
-            return dense
-        keyword = self.keyword(query, n, filters)
+            return self.dense(query, n, allowed)
+        keyword_side = _KEYWORD_POOL.submit(self.keyword, query, n, filters)
+        dense = self.dense(query, n, allowed)
+        keyword = keyword_side.result()
         if mode == Mode.rrf:
             return rrf(dense, keyword)
         fused = zfuse(dense, keyword, self.dense_weight)
@@ -219,7 +228,7 @@ class Retriever:
         allowed = self.store.filter_ids(filters)
         ranked = self.ranked(query, filters, mode, allowed)[: max(k * 3, 30)]
         chunks = self.store.chunks([cid for cid, _ in ranked])
-        ranked = collapse(ranked, chunks)
+        ranked = collapse(ranked, chunks, limit=k)
         if mode == Mode.hybrid:
             ranked = self.evidence(query, ranked, chunks, k, allowed)
         return [to_hit(chunks[cid], s) for cid, s in ranked[:k]]

@@ -50,6 +50,7 @@ def test_collapse_drops_overlapping_and_near_duplicate_hits():
     ranked = [(1, 0.9), (2, 0.8), (3, 0.7), (4, 0.6), (5, 0.5), (99, 0.4)]  # 99: not in the store any more
     assert collapse(ranked, chunks) == [(1, 0.9), (4, 0.6), (5, 0.5)]
     assert collapse([(3, 0.7), (1, 0.9)], chunks) == [(3, 0.7)]  # the better-ranked copy wins
+    assert collapse(ranked, chunks, limit=2) == [(1, 0.9), (4, 0.6)]  # stops once enough hits are kept
 
 
 def test_near_duplicates_collapsed_in_search(kb, tmp_path):
