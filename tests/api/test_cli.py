@@ -144,12 +144,11 @@ def test_serve_runs_the_app_with_the_configured_torch_threads(monkeypatch):
         torch.set_num_threads(before)
 
 
-def test_serve_threads_still_hold_once_requests_load_the_encoder(corpus, monkeypatch):
-    """Loading the real encoder sets PyTorch's threads to every core. On a store that is already built, serve
-    loads it (and the index) before it applies KB_SERVE_THREADS, so queries encode with the configured count."""
+@pytest.fixture
+def loads_like_the_real_encoder(corpus, monkeypatch):
+    """A fake encoder that, like SentenceTransformerEmbedder, sets PyTorch to 3 threads when it loads, and records
+    the thread count each encode ran with; torch's count is restored afterwards."""
     import torch
-    import uvicorn
-    from fastapi.testclient import TestClient
 
     from core import knowledge_base
     from search.embedding import FakeEmbedder
@@ -159,12 +158,27 @@ def test_serve_threads_still_hold_once_requests_load_the_encoder(corpus, monkeyp
     class LoadsLikeTheRealOne(FakeEmbedder):
         def __init__(self):
             super().__init__()
-            torch.set_num_threads(3)  # what SentenceTransformerEmbedder does when it loads
+            torch.set_num_threads(3)
 
         def encode(self, texts, batch_size=16, progress=False):
             encoded_with.append(torch.get_num_threads())  # in the thread that serves the request
             return super().encode(texts, batch_size, progress)
 
+    before = torch.get_num_threads()
+    assert run("ingest", "--json").exit_code == 0  # the store exists before the encoder is swapped in
+    monkeypatch.setattr(knowledge_base, "get_embedder", lambda model, precision: LoadsLikeTheRealOne())
+    encoded_with.clear()
+    yield encoded_with
+    torch.set_num_threads(before)
+
+
+def test_serve_threads_still_hold_once_requests_load_the_encoder(corpus, monkeypatch, loads_like_the_real_encoder):
+    """Loading the real encoder sets PyTorch's threads to every core. On a store that is already built, serve
+    loads it (and the index) before it applies KB_SERVE_THREADS, so queries encode with the configured count."""
+    import uvicorn
+    from fastapi.testclient import TestClient
+
+    encoded_with = loads_like_the_real_encoder
     seen = {}
 
     def serve_requests(app, host, port, log_level):
@@ -172,45 +186,18 @@ def test_serve_threads_still_hold_once_requests_load_the_encoder(corpus, monkeyp
         encoded_with.clear()
         seen["status"] = [client.get("/search", params={"q": q}).status_code for q in ("trust", "focus")]
 
-    before = torch.get_num_threads()
-    try:
-        assert run("ingest", "--json").exit_code == 0  # the store exists before serve starts
-        monkeypatch.setattr(knowledge_base, "get_embedder", lambda model, precision: LoadsLikeTheRealOne())
-        monkeypatch.setattr(uvicorn, "run", serve_requests)
-        result = run("serve")
-        assert result.exit_code == 0, result.output
-        assert seen["status"] == [200, 200] and encoded_with == [1, 1]
-    finally:
-        torch.set_num_threads(before)
+    monkeypatch.setattr(uvicorn, "run", serve_requests)
+    result = run("serve")
+    assert result.exit_code == 0, result.output
+    assert seen["status"] == [200, 200] and encoded_with == [1, 1]
 
 
 @pytest.mark.parametrize("command", [("search", "trust"), ("ask", "how do you build trust?")])
-def test_query_commands_encode_with_the_configured_threads(corpus, monkeypatch, command):
+def test_query_commands_encode_with_the_configured_threads(corpus, loads_like_the_real_encoder, command):
     """`kb search` and `kb ask` load the encoder (which sets PyTorch to every core) before applying
     KB_SERVE_THREADS, like `kb serve`, so the query itself does not spin a second thread on shared cores."""
     import torch
 
-    from core import knowledge_base
-    from search.embedding import FakeEmbedder
-
-    encoded_with: list[int] = []
-
-    class LoadsLikeTheRealOne(FakeEmbedder):
-        def __init__(self):
-            super().__init__()
-            torch.set_num_threads(3)  # what SentenceTransformerEmbedder does when it loads
-
-        def encode(self, texts, batch_size=16, progress=False):
-            encoded_with.append(torch.get_num_threads())
-            return super().encode(texts, batch_size, progress)
-
-    before = torch.get_num_threads()
-    try:
-        assert run("ingest", "--json").exit_code == 0
-        monkeypatch.setattr(knowledge_base, "get_embedder", lambda model, precision: LoadsLikeTheRealOne())
-        encoded_with.clear()
-        result = run(*command, "--json")
-        assert result.exit_code == 0, result.output
-        assert encoded_with[-1] == 1 and torch.get_num_threads() == 1
-    finally:
-        torch.set_num_threads(before)
+    result = run(*command, "--json")
+    assert result.exit_code == 0, result.output
+    assert loads_like_the_real_encoder[-1] == 1 and torch.get_num_threads() == 1
