@@ -3,12 +3,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+import sys
 from collections.abc import Callable, Iterable, Iterator
+from functools import lru_cache
 from pathlib import Path
 
 from tqdm import tqdm
 
-from ingest.chapters import apply_chapters, load_chapters
+from ingest.chapters import apply_chapters, chapter_file, load_chapters
 from ingest.chunking import chunk_document
 from ingest.readers import ReaderError, reader_for
 from ingest.windows import sentence_windows
@@ -101,7 +103,7 @@ def sidecar(path: Path) -> dict:
     return meta
 
 
-def read_file(path: Path, root: Path | None = None) -> tuple[list[Document], str]:
+def read_text(path: Path) -> str:
     size = path.stat().st_size
     if size > MAX_FILE_BYTES:  # refused before reading, so memory stays bounded
         raise ReaderError(path, f"too large for a transcript ({size / 2**20:.0f} MB; the limit is "
@@ -109,7 +111,14 @@ def read_file(path: Path, root: Path | None = None) -> tuple[list[Document], str
     text = decode(path, path.read_bytes())
     if not text.strip():
         raise ReaderError(path, "empty file, nothing to index")
-    source = str(path.relative_to(root)) if root and path.is_relative_to(root) else path.name
+    return text
+
+
+def source_name(path: Path, root: Path | None) -> str:
+    return str(path.relative_to(root)) if root and path.is_relative_to(root) else path.name
+
+
+def parse_text(path: Path, text: str, source: str) -> list[Document]:
     docs = reader_for(path, text).read(path, text, source)
     meta = sidecar(path)
     chapters = load_chapters(path, meta)
@@ -119,7 +128,37 @@ def read_file(path: Path, root: Path | None = None) -> tuple[list[Document], str
         if meta.get("title") and len(docs) == 1:
             doc.title = meta["title"]
         doc.speakers = {**doc.speakers, **meta.get("speakers", {})}
-    return docs, text
+    return docs
+
+
+def read_file(path: Path, root: Path | None = None) -> tuple[list[Document], str]:
+    text = read_text(path)
+    return parse_text(path, text, source_name(path, root)), text
+
+
+@lru_cache(maxsize=1)
+def code_fingerprint() -> str:
+    """The readers', chunker's and models' source: a stored file key goes stale when the code that turns a file
+    into episodes changes, so an upgrade re-parses every file once (content hashes then decide what to redo)."""
+    digest = hashlib.sha256()
+    for path in sorted(Path(__file__).parent.rglob("*.py")) + [Path(sys.modules[Document.__module__].__file__)]:
+        digest.update(path.name.encode() + path.read_bytes())
+    return digest.hexdigest()
+
+
+def file_key(path: Path, text: str, source: str, settings: tuple) -> str:
+    """What a file's episodes depend on: its text, its name in the index, its sidecar and chapter files, the
+    reading code and the ingest settings. Equal keys mean equal episodes, so the file need not be parsed."""
+    extras = [p for p in (path.with_name(path.name.split(".")[0] + ".meta.json"), chapter_file(path))
+              if p is not None and p.exists() and p != path]
+    payload = json.dumps([_sha(text), source, [(p.name, hashlib.sha256(p.read_bytes()).hexdigest()) for p in extras],
+                          CHUNKER_VERSION, code_fingerprint(), *settings])
+    return hashlib.sha256(payload.encode()).hexdigest()
+
+
+def ingest_settings(max_words: int, min_words: int, sentence_vectors: bool, embedder: Embedder) -> tuple:
+    """The settings an episode's stored form depends on: a new model re-embeds, not skips."""
+    return (max_words, min_words, sentence_vectors, embedder.name)
 
 
 def content_hash(doc: Document, settings: tuple) -> str:
@@ -148,22 +187,34 @@ def ingest(store: Store, embedder: Embedder, paths: list[Path], *, prune: bool =
     duplicates: dict[str, str] = {}
     first_with: dict[str, str] = {}  # content hash -> the first file of this batch with that content
     batch: list[tuple[Document, str, str]] = []
+    settings = ingest_settings(max_words, min_words, sentence_vectors, embedder)
+    known = store.file_keys()
+    keys: dict[str, str] = {}
+    unchanged: list[str] = []
     files = discover(paths)
     for path in Stage("reading", len(files), "file", progress and len(files) >= 20, on_progress).iterate(files):
         root = next((p for p in paths if p.is_dir() and path.is_relative_to(p)), None)
+        abspath = str(path.resolve())
         try:
-            docs, text = read_file(path, root)
+            text = read_text(path)
+            source = source_name(path, root)
+            key = file_key(path, text, source, settings)
+            docs = [] if known.get(abspath) == key else parse_text(path, text, source)
         except (ReaderError, OSError, UnicodeError) as exc:
             failed[str(path)] = str(exc)
             continue
         first = first_with.setdefault(_sha(text), str(path))
         if first != str(path):  # both are indexed (distinct ids); the user hears about it
             duplicates[str(path)] = first
-        batch += [(doc, text, str(path.resolve())) for doc in docs]
+        if known.get(abspath) == key:
+            unchanged.append(abspath)
+            continue
+        keys[abspath] = key
+        batch += [(doc, text, abspath) for doc in docs]
     roots = [str(p.resolve()) for p in paths] if prune else []
     report = ingest_documents(store, embedder, batch, prune_roots=roots, max_words=max_words, min_words=min_words,
                               sentence_vectors=sentence_vectors, batch_size=batch_size, progress=progress,
-                              tagger=tagger, on_progress=on_progress)
+                              tagger=tagger, on_progress=on_progress, file_keys=keys, unchanged_files=unchanged)
     report.failed.update(failed)
     report.duplicates.update(duplicates)
     return report
@@ -172,12 +223,15 @@ def ingest(store: Store, embedder: Embedder, paths: list[Path], *, prune: bool =
 def ingest_documents(store: Store, embedder: Embedder, batch: list[tuple[Document, str, str]], *,
                      prune_roots: list[str] | None = None, max_words: int = 200, min_words: int = 60,
                      sentence_vectors: bool = True, batch_size: int = 16, progress: bool = False,
-                     tagger: Tagger | None = None, on_progress: Progress | None = None) -> IngestReport:
+                     tagger: Tagger | None = None, on_progress: Progress | None = None,
+                     file_keys: dict[str, str] | None = None, unchanged_files: list[str] | None = None) -> IngestReport:
     """Add, replace or skip each (document, source text, path) by content hash; embed only unseen chunk texts;
-    commit all episode changes in one transaction, so readers see the old or the new version, never a mix."""
+    commit all episode changes in one transaction, so readers see the old or the new version, never a mix.
+    `file_keys` (path -> `file_key`) are stored with the batch; `unchanged_files` were skipped unparsed."""
     report = IngestReport()
     state = store.episode_state()
-    settings = (max_words, min_words, sentence_vectors, embedder.name)  # a new model re-embeds, not skips
+    settings = ingest_settings(max_words, min_words, sentence_vectors, embedder)
+    report.skipped += store.episode_ids(unchanged_files or [])
     pending: list[tuple[Document, list[Chunk], str, str]] = []
     seen_ids: dict[str, str] = {}
     bars = progress and len(batch) >= 20
@@ -229,7 +283,11 @@ def ingest_documents(store: Store, embedder: Embedder, batch: list[tuple[Documen
                 store.delete_episode(eid)
             if tagger is not None and planned:  # tags commit with their chunks, from the vectors just stored
                 tagger(store, [p[0].id for p in planned])
+            store.set_file_keys(file_keys or {})
             store.bump_version()
         report.removed = gone
+    elif file_keys:  # nothing changed, but the next run can skip these files without parsing them
+        with store.transaction():
+            store.set_file_keys(file_keys)
     report.index_version = store.version()
     return report

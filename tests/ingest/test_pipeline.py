@@ -79,6 +79,50 @@ def test_reingest_skips_everything_and_embeds_nothing(store, corpus):
     assert store.version() == version  # nothing committed, the index stays valid
 
 
+@pytest.fixture
+def parsed(monkeypatch):
+    """Names of the files the pipeline actually parses (an unchanged file is skipped before its reader runs)."""
+    from ingest import pipeline
+
+    names: list[str] = []
+    real = pipeline.parse_text
+
+    def counting(path, text, source):
+        names.append(path.name)
+        return real(path, text, source)
+
+    monkeypatch.setattr(pipeline, "parse_text", counting)
+    return names
+
+
+def test_reingest_parses_no_unchanged_file(store, corpus, parsed):
+    ingest(store, CountingEmbedder(), [corpus])
+    assert sorted(parsed) == ["blog.txt", "team-notes.md", "thread.txt"]
+    parsed.clear()
+    report = ingest(store, CountingEmbedder(), [corpus])
+    assert parsed == [] and sorted(report.skipped) == sorted(BLOG_IDS + ["team-notes", "thread"])
+    (corpus / "thread.meta.json").write_text('{"title": "A renamed thread"}', encoding="utf-8")
+    (corpus / "team-notes.md").write_text(NOTES + "\nOne more line.\n", encoding="utf-8")
+    report = ingest(store, CountingEmbedder(), [corpus])
+    assert sorted(parsed) == ["team-notes.md", "thread.txt"]  # a sidecar change counts as a change of its file
+    assert sorted(report.updated) == ["team-notes", "thread"] and sorted(report.skipped) == sorted(BLOG_IDS)
+    assert {e.id: e.title for e in store.episodes()}["thread"] == "A renamed thread"
+
+
+def test_new_settings_or_a_pruned_file_are_parsed_again(store, corpus, parsed):
+    ingest(store, CountingEmbedder(), [corpus])
+    parsed.clear()
+    report = ingest(store, CountingEmbedder(), [corpus], max_words=120)  # chunking changes: every file again
+    assert sorted(parsed) == ["blog.txt", "team-notes.md", "thread.txt"] and report.skipped == []
+    text = (corpus / "thread.txt").read_text(encoding="utf-8")
+    (corpus / "thread.txt").unlink()
+    ingest(store, CountingEmbedder(), [corpus], max_words=120, prune=True)
+    (corpus / "thread.txt").write_text(text, encoding="utf-8")  # the same file back: its episode was pruned
+    parsed.clear()
+    report = ingest(store, CountingEmbedder(), [corpus], max_words=120)
+    assert parsed == ["thread.txt"] and report.added == ["thread"]
+
+
 def test_changing_one_file_updates_only_its_episode(store, corpus):
     ingest(store, CountingEmbedder(), [corpus])
     before = {c.id: c for c in store.episode_chunks("thread")}
