@@ -58,29 +58,41 @@ def cpu_supports_bf16() -> bool:
 
 
 class SentenceTransformerEmbedder(Embedder):
+    """The model loads on first use: an ingest with nothing new to embed, or a command that only reads the store,
+    never pays the ~10 s of importing sentence-transformers and loading the weights."""
+
     def __init__(self, model: str = PACKAGED_MODEL, precision: str = "auto"):
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
         if model == PACKAGED_MODEL:
-            path = packaged_model_dir()
-            verify_weights(path)
+            self.path = packaged_model_dir()
         else:
-            path = Path(model)
-            if not path.is_dir():
+            self.path = Path(model)
+            if not self.path.is_dir():
                 raise ModelError(f"model {model!r}: not the packaged model and not a local folder (no hub access)")
-        import torch
-        from sentence_transformers import SentenceTransformer
-        from transformers.utils import logging as hf_logging
-
-        hf_logging.disable_progress_bar()
-
-        torch.set_num_threads(max(1, os.cpu_count() or 1))
-        self.model = SentenceTransformer(str(path), device="cpu", local_files_only=True)
         self.precision = ("bf16" if cpu_supports_bf16() else "fp32") if precision == "auto" else precision
-        if self.precision == "bf16":
-            self.model = self.model.to(torch.bfloat16)
         self.name = model if self.precision == "fp32" else f"{model}@{self.precision}"
-        self.dim = int(self.model.get_embedding_dimension())
+        self._model = None
+        self._is_packaged = model == PACKAGED_MODEL
+
+    @property
+    def model(self):
+        if self._model is None:
+            if self._is_packaged:
+                verify_weights(self.path)
+            import torch
+            from sentence_transformers import SentenceTransformer
+            from transformers.utils import logging as hf_logging
+
+            hf_logging.disable_progress_bar()
+            torch.set_num_threads(max(1, os.cpu_count() or 1))
+            model = SentenceTransformer(str(self.path), device="cpu", local_files_only=True)
+            self._model = model.to(torch.bfloat16) if self.precision == "bf16" else model
+        return self._model
+
+    @property
+    def dim(self) -> int:  # type: ignore[override]
+        return int(self.model.get_embedding_dimension())
 
     def encode(self, texts: list[str], batch_size: int = 16, progress: bool = False) -> np.ndarray:
         if not texts:

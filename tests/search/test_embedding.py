@@ -20,3 +20,11 @@ def test_encode_query_gives_the_same_vector_as_encode(real_model):
 def test_fake_encode_query_is_its_encode():
     fake = FakeEmbedder()
     assert np.array_equal(fake.encode_query("trust and letting go"), fake.encode(["trust and letting go"])[0])
+
+
+def test_the_packaged_model_loads_only_when_first_used():
+    """An ingest with nothing new to embed, or a read-only command, must not pay for loading the weights."""
+    from search.embedding import SentenceTransformerEmbedder
+
+    embedder = SentenceTransformerEmbedder(PACKAGED_MODEL, "fp32")
+    assert embedder.name == PACKAGED_MODEL and embedder._model is None
