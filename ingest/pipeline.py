@@ -89,9 +89,13 @@ def decode(path: Path, data: bytes) -> str:
         raise ReaderError(path, f"not UTF-8 text (byte {exc.start})", line) from exc
 
 
+def sidecar_path(path: Path) -> Path:
+    return path.with_name(path.name.split(".")[0] + ".meta.json")
+
+
 def sidecar(path: Path) -> dict:
     """Episode metadata from `<name>.meta.json` next to the transcript, if present."""
-    meta_path = path.with_name(path.name.split(".")[0] + ".meta.json")
+    meta_path = sidecar_path(path)
     if not meta_path.exists():
         return {}
     try:
@@ -149,7 +153,7 @@ def code_fingerprint() -> str:
 def file_key(path: Path, text: str, source: str, settings: tuple) -> str:
     """What a file's episodes depend on: its text, its name in the index, its sidecar and chapter files, the
     reading code and the ingest settings. Equal keys mean equal episodes, so the file need not be parsed."""
-    extras = [p for p in (path.with_name(path.name.split(".")[0] + ".meta.json"), chapter_file(path))
+    extras = [p for p in (sidecar_path(path), chapter_file(path))
               if p is not None and p.exists() and p != path]
     payload = json.dumps([_sha(text), source, [(p.name, hashlib.sha256(p.read_bytes()).hexdigest()) for p in extras],
                           CHUNKER_VERSION, code_fingerprint(), *settings])
@@ -199,14 +203,15 @@ def ingest(store: Store, embedder: Embedder, paths: list[Path], *, prune: bool =
             text = read_text(path)
             source = source_name(path, root)
             key = file_key(path, text, source, settings)
-            docs = [] if known.get(abspath) == key else parse_text(path, text, source)
+            same = known.get(abspath) == key  # its stored episodes came from exactly this: no need to parse
+            docs = [] if same else parse_text(path, text, source)
         except (ReaderError, OSError, UnicodeError) as exc:
             failed[str(path)] = str(exc)
             continue
         first = first_with.setdefault(_sha(text), str(path))
         if first != str(path):  # both are indexed (distinct ids); the user hears about it
             duplicates[str(path)] = first
-        if known.get(abspath) == key:
+        if same:
             unchanged.append(abspath)
             continue
         keys[abspath] = key
