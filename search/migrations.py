@@ -113,3 +113,11 @@ def m004_files(db: sqlite3.Connection) -> None:
     """Per source file, a key over its text, sidecars, reader code and settings: an unchanged file is skipped
     without parsing (re-reading 2,084 Changelog files took ~42 s, corpus-sized work for every new episode)."""
     db.execute("CREATE TABLE files (path TEXT PRIMARY KEY, key TEXT NOT NULL)")
+
+
+@migration
+def m005_chunk_id_counter(db: sqlite3.Connection) -> None:
+    """Chunk ids are handed out from a counter that never goes back (see Store._next_chunk_id): start it past
+    every id an existing store has used, so an upgraded store never reuses one either."""
+    db.execute("INSERT OR REPLACE INTO state (key, value) SELECT 'next_chunk_id', CAST(COALESCE(MAX(id), 0) + 1 AS TEXT)"
+               " FROM chunks")

@@ -97,6 +97,7 @@ class Store:
     def replace_episode(self, doc: Document, chunks: list[Chunk], content_hash: str, path: str,
                         embed_hashes: list[str], contexts: list[str], window_hashes: list[list[str]] | None = None) -> None:
         """Write one episode and its chunks, replacing any previous version (call inside a transaction)."""
+        next_id = self._next_chunk_id()  # read before the old chunks go, so their ids are not handed out again
         self.delete_episode(doc.id)
         self.db.execute(
             "INSERT INTO episodes (id, title, source, path, kind, content_hash, speakers, meta, ingested_at)"
@@ -105,16 +106,25 @@ class Store:
              json.dumps({**doc.meta, "roles": doc.roles} if doc.roles else doc.meta), datetime.now(timezone.utc).isoformat()),
         )
         windows = window_hashes or [[] for _ in chunks]
-        for chunk, h, ctx, wins in zip(chunks, embed_hashes, contexts, windows, strict=True):
+        for n, (chunk, h, ctx, wins) in enumerate(zip(chunks, embed_hashes, contexts, windows, strict=True)):
             cur = self.db.execute(
-                "INSERT INTO chunks (episode_id, ordinal, text, speaker, speakers, start_s, end_s, char_start,"
-                " char_end, kind, section, embed_hash) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-                (doc.id, chunk.ordinal, chunk.text, chunk.speaker, json.dumps(chunk.speakers), chunk.start,
-                 chunk.end, chunk.char_start, chunk.char_end, chunk.kind.value, chunk.section, h),
+                "INSERT INTO chunks (id, episode_id, ordinal, text, speaker, speakers, start_s, end_s, char_start,"
+                " char_end, kind, section, embed_hash) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                (next_id + n, doc.id, chunk.ordinal, chunk.text, chunk.speaker, json.dumps(chunk.speakers),
+                 chunk.start, chunk.end, chunk.char_start, chunk.char_end, chunk.kind.value, chunk.section, h),
             )
             self.db.execute("INSERT INTO chunks_fts (rowid, text, context) VALUES (?,?,?)", (cur.lastrowid, chunk.text, ctx))
             self.db.executemany("INSERT INTO windows (chunk_id, ordinal, embed_hash) VALUES (?,?,?)",
                                 [(cur.lastrowid, i, wh) for i, wh in enumerate(wins)])
+        self.db.execute("INSERT OR REPLACE INTO state (key, value) VALUES ('next_chunk_id', ?)",
+                        (str(next_id + len(chunks)),))
+
+    def _next_chunk_id(self) -> int:
+        """Chunk ids are never reused (SQLite would hand out a deleted last id again): the FAISS index treats a
+        removed id as a tombstone, and a new chunk under a dead id forces a full rebuild instead of a patch."""
+        row = self.db.execute("SELECT value FROM state WHERE key = 'next_chunk_id'").fetchone()
+        top = self.db.execute("SELECT COALESCE(MAX(id), 0) FROM chunks").fetchone()[0]
+        return max(int(row[0]) if row else 0, top + 1)
 
     def delete_episode(self, episode_id: str) -> None:
         self.db.execute("DELETE FROM chunks_fts WHERE rowid IN (SELECT id FROM chunks WHERE episode_id=?)", (episode_id,))

@@ -164,3 +164,29 @@ def test_positions_give_each_passage_its_episode_ordinal_and_last_ordinal_after_
     ids = write(5)  # a new version: the episode's last ordinal is read again, not kept from the first query
     assert store.positions(ids + [10**9]) == {cid: ("ep1", i, 4) for i, cid in enumerate(ids)}
     store.close()
+
+
+def test_chunk_ids_are_never_reused(data_dir):
+    """SQLite hands a deleted last rowid out again; the FAISS index would then see a new chunk under a dead id
+    and rebuild everything instead of patching. Ids come from a counter that only goes up."""
+    from core.models import Chunk, Document, Kind
+
+    store = Store(data_dir / "kb.sqlite")
+
+    def put(eid: str, n: int) -> list[int]:
+        doc = Document(id=eid, title=eid, source="s.txt", kind=Kind.note, segments=[])
+        chunks = [Chunk(id=0, episode_id=eid, episode_title=eid, ordinal=i, text=f"text {eid} {i}", char_start=0,
+                        char_end=1, source="s.txt", kind=Kind.note) for i in range(n)]
+        with store.transaction():
+            store.replace_episode(doc, chunks, "h" + eid, "/x/s.txt", [f"e{eid}{i}" for i in range(n)], [""] * n)
+        return [c.id for c in store.episode_chunks(eid)]
+
+    first = put("a", 2)
+    last = put("b", 3)
+    with store.transaction():
+        store.delete_episode("b")  # the episode holding the highest ids goes
+    again = put("c", 2)
+    assert min(again) > max(last) > max(first)
+    replaced = put("c", 2)  # replacing an episode gives its chunks new ids too
+    assert min(replaced) > max(again)
+    store.close()
