@@ -236,7 +236,8 @@ def ingest_documents(store: Store, embedder: Embedder, batch: list[tuple[Documen
     report = IngestReport()
     state = store.episode_state()
     settings = ingest_settings(max_words, min_words, sentence_vectors, embedder)
-    report.skipped += store.episode_ids(unchanged_files or [])
+    unparsed = set(unchanged_files or [])
+    report.skipped += [eid for eid, (_, fpath) in state.items() if fpath in unparsed]
     pending: list[tuple[Document, list[Chunk], str, str]] = []
     seen_ids: dict[str, str] = {}
     bars = progress and len(batch) >= 20

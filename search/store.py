@@ -86,14 +86,6 @@ class Store:
     def set_file_keys(self, keys: dict[str, str]) -> None:
         self.db.executemany("INSERT OR REPLACE INTO files (path, key) VALUES (?, ?)", list(keys.items()))
 
-    def episode_ids(self, paths: list[str]) -> list[str]:
-        out: list[str] = []
-        for i in range(0, len(paths), 500):
-            part = paths[i:i + 500]
-            out += [r[0] for r in self.db.execute(
-                f"SELECT id FROM episodes WHERE path IN ({','.join('?' * len(part))}) ORDER BY rowid", part)]
-        return out
-
     def replace_episode(self, doc: Document, chunks: list[Chunk], content_hash: str, path: str,
                         embed_hashes: list[str], contexts: list[str], window_hashes: list[list[str]] | None = None) -> None:
         """Write one episode and its chunks, replacing any previous version (call inside a transaction)."""
