@@ -4,10 +4,11 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 
@@ -21,6 +22,14 @@ _TERM = re.compile(r"\w+", re.UNICODE)
 # Smaller stores (the default corpus, SciFact's 8k chunks) always run the plain OR.
 KEYWORD_SPLIT_FROM = 20_000
 KEYWORD_ROWS = 8_000
+_T = TypeVar("_T")
+
+
+def in_batches(ids: Sequence[_T], size: int = 500) -> Iterator[tuple[Sequence[_T], str]]:
+    """(slice, its "?,?,..." marks) per `size` ids: SQLite caps a statement's bound variables (999 before 3.32)."""
+    for i in range(0, len(ids), size):
+        part = ids[i:i + size]
+        yield part, ",".join("?" * len(part))
 
 
 def _phrase(term: str) -> str:
@@ -155,9 +164,8 @@ class Store:
     def missing_embeddings(self, hashes: list[str], model: str) -> list[str]:
         have = set()
         uniq = list(dict.fromkeys(hashes))
-        for i in range(0, len(uniq), 500):
-            part = uniq[i:i + 500]
-            q = f"SELECT hash FROM embeddings WHERE model=? AND hash IN ({','.join('?' * len(part))})"
+        for part, marks in in_batches(uniq):
+            q = f"SELECT hash FROM embeddings WHERE model=? AND hash IN ({marks})"
             have.update(r[0] for r in self.db.execute(q, (model, *part)))
         return [h for h in uniq if h not in have]
 
@@ -179,9 +187,7 @@ class Store:
 
     def _episode_vectors(self, model: str, episodes: list[str]) -> tuple[np.ndarray, np.ndarray]:
         rows: list = []
-        for i in range(0, len(episodes), 400):
-            part = episodes[i:i + 400]
-            marks = ",".join("?" * len(part))
+        for part, marks in in_batches(episodes, 400):  # the ids are bound twice
             rows += self.db.execute(
                 f"SELECT c.id, e.vector, e.dim FROM chunks c JOIN embeddings e ON e.hash=c.embed_hash AND e.model=?"
                 f" WHERE c.episode_id IN ({marks}) UNION ALL SELECT w.chunk_id, e.vector, e.dim FROM windows w"
@@ -201,10 +207,10 @@ class Store:
         """episode id -> (content hash, chunk ids): what the FAISS index records to patch the next version."""
         out: dict[str, tuple[str, list[int]]] = {}
         q = "SELECT e.id, e.content_hash, c.id FROM episodes e LEFT JOIN chunks c ON c.episode_id=e.id"
-        parts = [None] if episodes is None else [episodes[i:i + 500] for i in range(0, len(episodes), 500)]
-        for part in parts:
-            where = "" if part is None else f" WHERE e.id IN ({','.join('?' * len(part))})"
-            for eid, h, cid in self.db.execute(q + where + " ORDER BY c.id", part or ()):
+        batches = [((), "")] if episodes is None else in_batches(episodes)
+        for part, marks in batches:
+            where = f" WHERE e.id IN ({marks})" if marks else ""
+            for eid, h, cid in self.db.execute(q + where + " ORDER BY c.id", part):
                 ids = out.setdefault(eid, (h, []))[1]
                 if cid is not None:
                     ids.append(cid)
@@ -212,11 +218,12 @@ class Store:
 
     def chunk_vectors(self, ids: list[int], model: str) -> dict[int, np.ndarray]:
         """The chunks' own vectors (not their windows')."""
-        if not ids:
-            return {}
-        q = (f"SELECT c.id, e.vector FROM chunks c JOIN embeddings e ON e.hash=c.embed_hash AND e.model=?"
-             f" WHERE c.id IN ({','.join('?' * len(ids))})")
-        return {r[0]: np.frombuffer(r[1], dtype=np.float32) for r in self.db.execute(q, (model, *ids))}
+        out: dict[int, np.ndarray] = {}
+        for part, marks in in_batches(ids):
+            q = (f"SELECT c.id, e.vector FROM chunks c JOIN embeddings e ON e.hash=c.embed_hash AND e.model=?"
+                 f" WHERE c.id IN ({marks})")
+            out.update((r[0], np.frombuffer(r[1], dtype=np.float32)) for r in self.db.execute(q, (model, *part)))
+        return out
 
     def window_vectors(self, model: str, chunk_id: int | None = None, episode_id: str | None = None,
                        kind: str | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -249,11 +256,10 @@ class Store:
 
     def chunks(self, ids: list[int]) -> dict[int, Chunk]:
         out: dict[int, Chunk] = {}
-        for i in range(0, len(ids), 500):
-            part = ids[i:i + 500]
-            q = f"{self._SELECT} WHERE c.id IN ({','.join('?' * len(part))})"
+        for part, marks in in_batches(ids):
+            q = f"{self._SELECT} WHERE c.id IN ({marks})"
             out.update((r["id"], self._chunk(r)) for r in self.db.execute(q, part))
-            tq = (f"SELECT chunk_id, theme FROM chunk_themes WHERE chunk_id IN ({','.join('?' * len(part))})"
+            tq = (f"SELECT chunk_id, theme FROM chunk_themes WHERE chunk_id IN ({marks})"
                   " ORDER BY chunk_id, score DESC")
             for cid, theme in self.db.execute(tq, part):  # hits and citations show their themes
                 if cid in out:
@@ -266,9 +272,8 @@ class Store:
     def positions(self, ids: list[int]) -> dict[int, tuple[str, int, int]]:
         """Chunk id -> (episode id, ordinal, the episode's last ordinal): where a passage sits, without its text."""
         rows: list = []
-        for i in range(0, len(ids), 500):
-            part = ids[i:i + 500]
-            rows += self.db.execute(f"SELECT id, episode_id, ordinal FROM chunks WHERE id IN ({','.join('?' * len(part))})",
+        for part, marks in in_batches(ids):
+            rows += self.db.execute(f"SELECT id, episode_id, ordinal FROM chunks WHERE id IN ({marks})",
                                     part).fetchall()
         last = self._last_ordinals()
         if any(r[1] not in last for r in rows):  # a batch committed since the version was read: read it afresh

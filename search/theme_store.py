@@ -8,7 +8,7 @@ from collections import Counter
 import numpy as np
 
 from core.models import NamedCount
-from search.store import Store
+from search.store import Store, in_batches
 from search.themes import ThemeTagger
 
 FINGERPRINT_KEY = "themes_fingerprint"
@@ -20,20 +20,17 @@ def _chunk_rows(store: Store, model: str, episode_ids: list[str] | None) -> list
     if episode_ids is None:
         return store.db.execute(q + " ORDER BY c.id", (model,)).fetchall()
     rows = []
-    for i in range(0, len(episode_ids), 500):
-        part = episode_ids[i:i + 500]
-        rows += store.db.execute(q + f" WHERE c.episode_id IN ({','.join('?' * len(part))}) ORDER BY c.id",
-                                 (model, *part)).fetchall()
+    for part, marks in in_batches(episode_ids):
+        rows += store.db.execute(q + f" WHERE c.episode_id IN ({marks}) ORDER BY c.id", (model, *part)).fetchall()
     return rows
 
 
 def _windows(store: Store, model: str, chunk_ids: list[int]) -> list[np.ndarray | None]:
     """Each chunk's stored sentence-window vectors (None when it has none), read in batches, never re-embedded."""
     found: dict[int, list[np.ndarray]] = {}
-    for i in range(0, len(chunk_ids), 500):
-        part = chunk_ids[i:i + 500]
+    for part, marks in in_batches(chunk_ids):
         q = ("SELECT w.chunk_id, e.vector FROM windows w JOIN embeddings e ON e.hash = w.embed_hash AND e.model = ?"
-             f" WHERE w.chunk_id IN ({','.join('?' * len(part))}) ORDER BY w.chunk_id, w.ordinal")
+             f" WHERE w.chunk_id IN ({marks}) ORDER BY w.chunk_id, w.ordinal")
         for cid, vec in store.db.execute(q, (model, *part)):
             found.setdefault(cid, []).append(np.frombuffer(vec, dtype=np.float32))
     return [np.stack(found[c]) if c in found else None for c in chunk_ids]
@@ -44,9 +41,8 @@ def tag_episodes(store: Store, tagger: ThemeTagger, episode_ids: list[str] | Non
     Returns (chunks tagged, tags written)."""
     rows = _chunk_rows(store, tagger.embedder.name, episode_ids)
     ids = [r[0] for r in rows]
-    for i in range(0, len(ids), 500):
-        part = ids[i:i + 500]
-        store.db.execute(f"DELETE FROM chunk_themes WHERE chunk_id IN ({','.join('?' * len(part))})", part)
+    for part, marks in in_batches(ids):
+        store.db.execute(f"DELETE FROM chunk_themes WHERE chunk_id IN ({marks})", part)
     if not rows:
         return 0, 0
     vectors = np.stack([np.frombuffer(r[2], dtype=np.float32) for r in rows])
@@ -81,9 +77,8 @@ def set_fingerprint(store: Store, value: str) -> None:
 def themes_of(store: Store, chunk_ids: list[int]) -> dict[int, list[str]]:
     """chunk id -> its themes, strongest first."""
     out: dict[int, list[str]] = {}
-    for i in range(0, len(chunk_ids), 500):
-        part = chunk_ids[i:i + 500]
-        q = (f"SELECT chunk_id, theme FROM chunk_themes WHERE chunk_id IN ({','.join('?' * len(part))})"
+    for part, marks in in_batches(chunk_ids):
+        q = (f"SELECT chunk_id, theme FROM chunk_themes WHERE chunk_id IN ({marks})"
              " ORDER BY chunk_id, score DESC")
         for cid, theme in store.db.execute(q, part):
             out.setdefault(cid, []).append(theme)
@@ -120,6 +115,7 @@ def strongest(store: Store, theme: str, k: int) -> list[tuple[int, float, float,
 
 def only_episodes(store: Store, episode_ids: list[str]) -> bool:
     """Whether the store holds no chunk outside these episodes (then tagging them tagged everything)."""
-    marks = ",".join("?" * len(episode_ids))
-    row = store.db.execute(f"SELECT 1 FROM chunks WHERE episode_id NOT IN ({marks}) LIMIT 1", episode_ids).fetchone()
+    # one bound JSON array rather than a "?" per id: a first ingest passes every episode, past SQLite's variable cap
+    row = store.db.execute("SELECT 1 FROM chunks WHERE episode_id NOT IN (SELECT value FROM json_each(?)) LIMIT 1",
+                           (json.dumps(episode_ids),)).fetchone()
     return row is None
