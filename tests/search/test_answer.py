@@ -70,7 +70,7 @@ def test_one_passage_cited_once_for_several_sentences():
 
 def test_sentence_count_capped_by_policy():
     hits = [hit(i, f"Trust number {i} is kept with care and patience.") for i in range(1, 6)]
-    ans = build_answer("trust", hits, encode, AnswerPolicy(sentences=2))
+    ans = build_answer("trust", hits, encode, AnswerPolicy(sentences=2, top_lead=0))
     assert len(re.findall(r"\[\d+\]", ans.answer)) == 2
     assert [c.chunk_id for c in ans.citations] == [1, 2]  # equal evidence: the better-ranked passages win
 
@@ -117,7 +117,7 @@ def test_quantity_questions_need_a_number_in_the_evidence():
 def test_spoken_passages_lead_when_close_enough():
     note = hit(1, "Trust is the base of every team and every leader, always and everywhere.", speaker=None, start=None)
     spoken = hit(2, "Trust grows slowly when you keep the small promises you make to your team.")
-    ans = build_answer("trust", [note, spoken], encode, AnswerPolicy(sentences=1))
+    ans = build_answer("trust", [note, spoken], encode, AnswerPolicy(sentences=1, top_lead=0))
     assert [c.chunk_id for c in ans.citations] == [2]  # one sentence allowed: the guest's words win it
     assert ans.citations[0].speaker == "Maria" and ans.citations[0].start == "00:01:00"
 
@@ -133,7 +133,7 @@ def test_lexical_coverage_breaks_ties_between_similar_sentences():
 def test_a_unit_that_is_itself_a_question_is_penalised():
     asking = hit(1, "So tell me, how do you build trust with people who are new to you?")  # trust only: cosine 1.0
     telling = hit(2, "Trust grows when you keep small promises, and focus helps you keep them.")  # trust + focus: 0.71
-    policy = AnswerPolicy(sentences=1, spoken_lead=1, rank_weight=0.0, question_penalty=0.5)
+    policy = AnswerPolicy(sentences=1, spoken_lead=1, rank_weight=0.0, question_penalty=0.5, top_lead=0)
     assert [c.chunk_id for c in build_answer("trust", [asking, telling], encode, policy).citations] == [2]
     policy.question_penalty = 0.0
     assert [c.chunk_id for c in build_answer("trust", [asking, telling], encode, policy).citations] == [1]
@@ -149,3 +149,21 @@ def test_the_passage_rank_counts_towards_a_sentence_score():
     unranked = AnswerPolicy(sentences=1, spoken_lead=1, rank_weight=0.0)
     assert build_answer("trust", [first, second], encode, unranked).citations[0].chunk_id == 2
     assert AnswerPolicy().rank_weight > 0
+
+
+def test_the_top_passages_lead_when_close_enough():
+    # the best-ranked passage answers a little less closely than a lower one (cosine 0.89 vs 1.0): the ranking
+    # weighs more than one sentence's cosine, so its best sentence leads the answer and it is cited
+    first = hit(1, "Trust matters, trust is earned, and focus matters for the whole team.", speaker=None, start=None)
+    second = hit(2, "Trust is what the whole team needs every single day.")
+    policy = AnswerPolicy(sentences=1, spoken_lead=0, rank_weight=0.0)
+    assert [c.chunk_id for c in build_answer("trust", [first, second], encode, policy).citations] == [1, 2]
+    policy.top_lead = 0
+    assert [c.chunk_id for c in build_answer("trust", [first, second], encode, policy).citations] == [2]
+
+
+def test_a_top_passage_far_below_the_best_evidence_does_not_lead():
+    off_topic = hit(1, "Focus on the work that matters most and protect quiet hours.", speaker=None, start=None)
+    on_topic = hit(2, "Trust is what the whole team needs every single day.")
+    ans = build_answer("trust", [off_topic, on_topic], encode, AnswerPolicy(sentences=1, spoken_lead=0))
+    assert [c.chunk_id for c in ans.citations] == [2]  # cosine ~0.1 vs 1.0: outside lead_within
