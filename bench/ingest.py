@@ -28,6 +28,15 @@ runs, so only the first run encodes), then `kb serve` on it: /search p50/p99 ove
 
     KB_SENTENCE_VECTORS=false .venv/bin/python bench/ingest.py --full-serve --queries 300
 
++N episodes at full size (--full-add N): on a throwaway copy of the --full-store store (the cache is never
+written), untimed: a theme re-tag if the store's tags are stale for the current taxonomy, one ingest of the
+unchanged folder so every file has a key for the current code, then N spread episodes and their now-unused
+vectors removed through the store API and FAISS synced. Timed: `kb.ingest` over all Changelog transcripts plus
+`kb.index()` with the real encoder (the N come back, every other file is skipped unparsed), against the encoder
+alone twice on the same calls; ratio = total / their mean. Updates `full_add` in bench/results/ingest.json:
+
+    .venv/bin/python bench/ingest.py --full-add 10 [--full-store bench/results/cache/full-nowin-pooled2048]
+
 /search latency (--search-latency): `kb serve` on the default corpus (a store built once under
 bench/results/cache/search-corpus) and on the full-size store a `--full-serve --real-vectors N` run left in the
 cache (read as it is: nothing is ingested). Per store: /search p50/p99 over HTTP, and in-process on the same
@@ -51,6 +60,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.parse
 import urllib.request
@@ -449,6 +459,144 @@ def phase_full(settings, inner: Embedder, n_queries: int, real_vectors: int | No
     return out
 
 
+def phase_full_add(settings, inner: Embedder, n: int, store: Path) -> dict:
+    """+n episodes on the full-size store (see the module docstring): on a throwaway copy of `store`, n spread
+    episodes and their vectors come out through the store API and FAISS is synced, untimed; then `kb.ingest` over
+    the whole Changelog folder with the real encoder, plus `kb.index()`, is timed against the encoder alone on
+    the calls it made. Untimed preparation first: a re-tag if the store's theme tags are stale for the current
+    taxonomy, and one ingest of the unchanged folder, so every file has a key for the current code and the timed
+    run skips all but the n files unparsed (as a second `kb ingest` does in use)."""
+    from ingest import pipeline
+
+    if not (store / "kb.sqlite").exists():
+        raise SystemExit(f"no full-size store at {store}: run --full-serve --real-vectors 2048 first")
+    files = sorted(p for p in CORPUS.rglob("*.md") if p.parent != CORPUS)
+    folder = link_folder(CACHE / "full-corpus", files)  # the transcripts, as --full-serve read them (no README)
+    out: dict = {"store": str(store.relative_to(REPO) if store.is_relative_to(REPO) else store),
+                 "load_before": os.getloadavg()}
+    tmp = Path(tempfile.mkdtemp(prefix="kb-full-add-"))
+    data_dir = tmp / "store"
+    try:
+        t = time.perf_counter()
+        shutil.copytree(store, data_dir, ignore=shutil.ignore_patterns("ingest.lock"))  # the cache is never written
+        out["copy_s"] = round(time.perf_counter() - t, 1)
+        probe = KnowledgeBase(settings.model_copy(update={"data_dir": data_dir}), embedder=inner)
+        windows = probe.store.db.execute("SELECT EXISTS (SELECT 1 FROM windows)").fetchone()[0] == 1
+        probe.store.close()
+        s = settings.model_copy(update={"data_dir": data_dir, "sentence_vectors": windows})  # the store's own
+        kb = KnowledgeBase(s, embedder=inner)
+        e0, c0, _ = kb.store.counts()
+        console.print(f"copied {store} ({e0:,} episodes, {c0:,} chunks, sentence windows "
+                      f"{'on' if windows else 'off'}) in {out['copy_s']} s")
+
+        # untimed: theme tags for the current taxonomy, then file keys for the current code
+        out["retag_untimed_s"] = None
+        if kb.themes_stale():
+            console.print("theme tags are stale for the current taxonomy: re-tagging once (untimed) ...")
+            t = time.perf_counter()
+            kb.retag_themes()
+            out["retag_untimed_s"] = round(time.perf_counter() - t, 1)
+            console.print(f"re-tagged in {out['retag_untimed_s']} s (untimed)")
+        dry = Recording(inner, keep=False, dry=True)  # anything it has to encode gets a random vector
+        kb._embedder = dry
+        t = time.perf_counter()
+        rep = kb.ingest([folder])
+        out["prepare_untimed"] = {"seconds": round(time.perf_counter() - t, 1), "skipped": len(rep.skipped),
+                                  "added": len(rep.added), "updated": len(rep.updated), "failed": len(rep.failed),
+                                  "texts_given_random_vectors": dry.calls}
+        console.print(f"file keys recorded (untimed): {out['prepare_untimed']}")
+        if rep.added or rep.updated or dry.calls:
+            console.print("[yellow]the cached store was not current for this code: the copy was brought up to date "
+                          "with random vectors for the texts it lacked[/yellow]")
+
+        # untimed: n spread episodes (all episodes of n files) and their now-unused vectors out, FAISS synced
+        state = kb.store.episode_state()
+        paths = sorted({path for _, path in state.values()})
+        gone_paths = set(paths[:: max(1, len(paths) // n)][:n])
+        victims = [eid for eid, (_, path) in state.items() if path in gone_paths]
+        texts = [c.text for eid in victims for c in kb.store.episode_chunks(eid)]
+        with kb.store.transaction():
+            for eid in victims:
+                kb.store.delete_episode(eid)
+            pruned = kb.store.prune_embeddings()
+            kb.store.bump_version()
+        kb._embedder = inner
+        builds = {"n": 0}
+        real_build = vi.build_index
+
+        def counting_build(*a, **k):
+            builds["n"] += 1
+            return real_build(*a, **k)
+
+        vi.build_index = counting_build
+        try:
+            t = time.perf_counter()
+            kb.index()
+            out["removed"] = {"files": len(gone_paths), "episodes": len(victims), "chunks": len(texts),
+                              "vectors_pruned": pruned, "faiss_sync_untimed_s": round(time.perf_counter() - t, 1),
+                              "faiss_rebuilt": builds["n"] > 0}
+            console.print(f"removed (untimed): {out['removed']}")
+            kb.store.close()
+            if texts:  # kernel shapes of these lengths, before anything is timed
+                warm_up(inner, texts, s.batch_size, n=min(128, len(texts)))
+
+            # timed: the n episodes come back through the product; every other file is skipped unparsed
+            rec = Recording(inner)
+            kb = KnowledgeBase(s, embedder=rec)
+            stale = kb.themes_stale()  # the taxonomy changed since the re-tag: the timed run re-tags too
+            parsed, retags = [], []
+            real_parse, real_retag = pipeline.parse_text, kb.retag_themes
+
+            def counting_parse(path, *a, **k):
+                parsed.append(str(path))
+                return real_parse(path, *a, **k)
+
+            def counting_retag():
+                retags.append(1)
+                return real_retag()
+
+            pipeline.parse_text, kb.retag_themes = counting_parse, counting_retag
+            builds["n"] = 0
+            out["load_timed_start"] = os.getloadavg()  # others share the cores: the figures drift with their load
+            try:
+                t = time.perf_counter()
+                report = kb.ingest([folder])
+                ingest_s = time.perf_counter() - t
+                kb.index()
+                total = time.perf_counter() - t
+            finally:
+                pipeline.parse_text = real_parse
+                del kb.retag_themes
+        finally:
+            vi.build_index = real_build
+        index = kb.index()
+        e, c, _ = kb.store.counts()
+        kb.store.close()
+        alone = [timed_encode(inner, rec.slices, s.batch_size) for _ in range(2)]
+        mean_alone = sum(alone) / len(alone)
+        unparsed = len(report.skipped) == e0 - len(victims) and len(parsed) == len(gone_paths)
+        out.update({
+            "episodes_added": len(report.added), "updated": len(report.updated), "failed": len(report.failed),
+            "skipped": len(report.skipped), "files_parsed": len(parsed), "all_other_files_skipped_unparsed": unparsed,
+            "texts_encoded": rec.calls, "chunk_texts_embedded": report.chunks_embedded, "encoder_calls": len(rec.slices),
+            "ingest_s": round(ingest_s, 1), "total_s": round(total, 1), "encoder_inside_s": round(rec.seconds, 1),
+            "encoder_alone_s": [round(a, 1) for a in alone], "ratio": round(total / mean_alone, 3),
+            "ratio_note": "total (kb.ingest + kb.index, real encoder) / mean of two encoder-alone runs on the same calls",
+            "faiss_rebuilt": builds["n"] > 0, "index_kind": index.kind, "index_vectors": index.live,
+            "episodes": e, "chunks": c, "themes_stale_at_start": stale, "retagged_in_timed_run": bool(retags),
+            "load_after": os.getloadavg()})
+        if not unparsed or len(report.added) != len(victims) or retags:
+            console.print(f"[red]not a clean +{n}: added {len(report.added)} of {len(victims)}, skipped "
+                          f"{len(report.skipped)} of {e0 - len(victims)}, parsed {len(parsed)} files, "
+                          f"re-tagged {bool(retags)}[/red]")
+        console.print(f"+{len(report.added)} episodes on {e0:,}: {rec.calls} texts encoded, {len(report.skipped):,} "
+                      f"skipped unparsed, {total:.1f} s in all ({rec.seconds:.1f} s inside the encoder), encoder "
+                      f"alone {' / '.join(f'{a:.1f}' for a in alone)} s: ratio {out['ratio']}")
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return out
+
+
 def phase_index(vectors: np.ndarray, sizes: list[int], n_queries: int = 100, k_candidates: int = 100) -> list[dict]:
     """Flat vs HNSW at several sizes: p50 ms per query and recall@10 (pooled chunk ids) against flat."""
     rng = np.random.default_rng(0)
@@ -517,13 +665,16 @@ def main() -> None:
                     help="only: /search latency through `kb serve` on the default corpus and the cached full-size "
                          "store, with the in-process path per stage; writes bench/results/search-latency.json")
     ap.add_argument("--full-store", type=Path, default=CACHE / "full-nowin-pooled2048",
-                    help="with --search-latency: the full-size store to serve (as left by --full-serve)")
+                    help="with --search-latency or --full-add: the full-size store (as left by --full-serve)")
     ap.add_argument("--baseline-code", type=Path, default=None,
                     help="with --search-latency: also serve each store from this source tree (e.g. `git worktree add "
                          "/tmp/kb-before <commit>`), same queries, same run")
     ap.add_argument("--full-serve", action="store_true",
                     help="only: ingest every Changelog transcript into bench/results/cache/full-<win|nowin> (cached) "
                          "and measure `kb serve` on it; KB_SENTENCE_VECTORS decides windows. Updates `full_serve`")
+    ap.add_argument("--full-add", type=int, default=None, metavar="N",
+                    help="only: on a copy of --full-store, remove N spread episodes, then time `kb.ingest` bringing "
+                         "them back (real encoder) against the encoder alone on the same calls. Updates `full_add`")
     args = ap.parse_args()
 
     settings = get_settings()
@@ -542,6 +693,12 @@ def main() -> None:
         full[key] = {"machine": machine(), "code": code_version(), "settings": relevant_settings(settings, inner.name),
                      **phase_full(settings, inner, args.queries, args.real_vectors)}
         write_result(args.out, previous | {"full_serve": full})
+        return
+    if args.full_add is not None:
+        result = {"machine": machine(), "code": code_version(), "settings": relevant_settings(settings, inner.name),
+                  **phase_full_add(settings, inner, args.full_add, args.full_store)}
+        write_result(args.out, previous | {"full_add": result})
+        console.print(f"wrote full_add to {args.out}")
         return
     work = CACHE / f"ingest-{args.files}"
     shutil.rmtree(work, ignore_errors=True)
@@ -622,8 +779,9 @@ def main() -> None:
                                        settings.batch_size)
     console.print(out["precision"])
 
-    if "full_serve" in previous:  # measured by --full-serve runs, kept
-        out["full_serve"] = previous["full_serve"]
+    for key in ("full_serve", "full_add"):  # measured by --full-serve / --full-add runs, kept
+        if key in previous:
+            out[key] = previous[key]
     write_result(args.out, out)
     report(out)
 
