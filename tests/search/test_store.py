@@ -190,3 +190,28 @@ def test_chunk_ids_are_never_reused(data_dir):
     replaced = put("c", 2)  # replacing an episode gives its chunks new ids too
     assert min(replaced) > max(again)
     store.close()
+
+
+def test_lookups_by_id_list_work_past_sqlite_variable_cap(data_dir):
+    """Lists longer than SQLite's bound-variable cap (999 before 3.32) are read in batches, not in one statement."""
+    from search.store import in_batches
+    from search.theme_store import only_episodes
+
+    assert [(list(p), m) for p, m in in_batches([1, 2, 3], size=2)] == [([1, 2], "?,?"), ([3], "?")]
+    assert list(in_batches([])) == []
+    store = Store(data_dir / "kb.sqlite")
+    doc, chunks = _doc()
+    hashes = [f"h{i}" for i in range(3)]
+    store.put_embeddings(hashes, np.eye(3, 4, dtype=np.float32), "m")
+    with store.transaction():
+        store.replace_episode(doc, chunks, "content-hash", "/abs/ep1.txt", hashes, ["Episode One | Ana"] * 3)
+        store.bump_version()
+    store.db.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, 999)  # the old cap, whatever this SQLite's default
+    real = [c.id for c in store.episode_chunks("ep1")]
+    many = list(range(10_000_000, 10_002_500)) + real  # 2,503 ids: only the real ones exist
+    assert sorted(store.chunks(many)) == sorted(real)
+    assert sorted(store.chunk_vectors(many, "m")) == sorted(real)
+    assert sorted(store.positions(many)) == sorted(real)
+    assert store.missing_embeddings([f"x{i}" for i in range(1500)] + hashes, "m") == [f"x{i}" for i in range(1500)]
+    assert only_episodes(store, [f"other{i}" for i in range(1500)] + ["ep1"])
+    assert not only_episodes(store, [f"other{i}" for i in range(1500)])
