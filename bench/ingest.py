@@ -64,6 +64,8 @@ import tempfile
 import time
 import urllib.parse
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import faiss
@@ -169,6 +171,27 @@ def link_folder(folder: Path, files: list[Path]) -> Path:
 def fresh_kb(data_dir: Path, embedder: Embedder, **overrides) -> KnowledgeBase:
     shutil.rmtree(data_dir, ignore_errors=True)
     return KnowledgeBase(get_settings().model_copy(update={"data_dir": data_dir, **overrides}), embedder=embedder)
+
+
+@contextmanager
+def counting(owner: object, name: str) -> Iterator[list]:
+    """Records each call to `owner.name` (its first argument) while the block runs: what a step must not do (a
+    full FAISS rebuild, parsing an unchanged file, a re-tag) is checked, not assumed."""
+    calls: list = []
+    real, own = getattr(owner, name), name in vars(owner)  # not own: a method the instance inherits
+
+    def wrapper(*a, **k):
+        calls.append(a[0] if a else None)
+        return real(*a, **k)
+
+    setattr(owner, name, wrapper)
+    try:
+        yield calls
+    finally:
+        if own:
+            setattr(owner, name, real)
+        else:
+            delattr(owner, name)
 
 
 def timed_encode(embedder: Embedder, slices: list[list[str]], batch_size: int) -> float:
@@ -521,20 +544,12 @@ def phase_full_add(settings, inner: Embedder, n: int, store: Path) -> dict:
             pruned = kb.store.prune_embeddings()
             kb.store.bump_version()
         kb._embedder = inner
-        builds = {"n": 0}
-        real_build = vi.build_index
-
-        def counting_build(*a, **k):
-            builds["n"] += 1
-            return real_build(*a, **k)
-
-        vi.build_index = counting_build
-        try:
+        with counting(vi, "build_index") as builds:
             t = time.perf_counter()
             kb.index()
             out["removed"] = {"files": len(gone_paths), "episodes": len(victims), "chunks": len(texts),
                               "vectors_pruned": pruned, "faiss_sync_untimed_s": round(time.perf_counter() - t, 1),
-                              "faiss_rebuilt": builds["n"] > 0}
+                              "faiss_rebuilt": bool(builds)}
             console.print(f"removed (untimed): {out['removed']}")
             kb.store.close()
             if texts:  # kernel shapes of these lengths, before anything is timed
@@ -544,31 +559,14 @@ def phase_full_add(settings, inner: Embedder, n: int, store: Path) -> dict:
             rec = Recording(inner)
             kb = KnowledgeBase(s, embedder=rec)
             stale = kb.themes_stale()  # the taxonomy changed since the re-tag: the timed run re-tags too
-            parsed, retags = [], []
-            real_parse, real_retag = pipeline.parse_text, kb.retag_themes
-
-            def counting_parse(path, *a, **k):
-                parsed.append(str(path))
-                return real_parse(path, *a, **k)
-
-            def counting_retag():
-                retags.append(1)
-                return real_retag()
-
-            pipeline.parse_text, kb.retag_themes = counting_parse, counting_retag
-            builds["n"] = 0
+            builds.clear()
             out["load_timed_start"] = os.getloadavg()  # others share the cores: the figures drift with their load
-            try:
+            with counting(pipeline, "parse_text") as parsed, counting(kb, "retag_themes") as retags:
                 t = time.perf_counter()
                 report = kb.ingest([folder])
                 ingest_s = time.perf_counter() - t
                 kb.index()
                 total = time.perf_counter() - t
-            finally:
-                pipeline.parse_text = real_parse
-                del kb.retag_themes
-        finally:
-            vi.build_index = real_build
         index = kb.index()
         e, c, _ = kb.store.counts()
         kb.store.close()
@@ -582,7 +580,7 @@ def phase_full_add(settings, inner: Embedder, n: int, store: Path) -> dict:
             "ingest_s": round(ingest_s, 1), "total_s": round(total, 1), "encoder_inside_s": round(rec.seconds, 1),
             "encoder_alone_s": [round(a, 1) for a in alone], "ratio": round(total / mean_alone, 3),
             "ratio_note": "total (kb.ingest + kb.index, real encoder) / mean of two encoder-alone runs on the same calls",
-            "faiss_rebuilt": builds["n"] > 0, "index_kind": index.kind, "index_vectors": index.live,
+            "faiss_rebuilt": bool(builds), "index_kind": index.kind, "index_vectors": index.live,
             "episodes": e, "chunks": c, "themes_stale_at_start": stale, "retagged_in_timed_run": bool(retags),
             "load_after": os.getloadavg()})
         if not unparsed or len(report.added) != len(victims) or retags:
@@ -732,28 +730,20 @@ def main() -> None:
     console.print(out["rerun_unchanged"])
 
     # 3. +N new episodes: real encoding, index patched?
-    builds = {"n": 0}
-    real_build = vi.build_index
-
-    def counting_build(*a, **k):
-        builds["n"] += 1
-        return real_build(*a, **k)
-
-    vi.build_index = counting_build
     link_folder(folder, new_files)
     rec.slices, rec.seconds = [], 0.0
     before_vectors = kb.index().live
-    t = time.perf_counter()
-    rep = kb.ingest([folder])
-    add_s = time.perf_counter() - t
-    vi.build_index = real_build
+    with counting(vi, "build_index") as builds:
+        t = time.perf_counter()
+        rep = kb.ingest([folder])
+        add_s = time.perf_counter() - t
     alone = timed_encode(inner, rec.slices, settings.batch_size)
     index = kb.index()
     e, c, _ = kb.store.counts()
     out["add_new_episodes"] = {"added": len(rep.added), "encoded_texts": rep.chunks_embedded, "ingest_s": round(add_s, 2),
                                "in_pipeline_encode_s": round(rec.seconds, 2), "encode_alone_s": round(alone, 2),
                                "cost_ratio": round(add_s / alone, 3),
-                               "index_rebuilt_from_all_vectors": builds["n"] > 0, "index_kind": index.kind,
+                               "index_rebuilt_from_all_vectors": bool(builds), "index_kind": index.kind,
                                "vectors_before": before_vectors, "vectors_after": index.live,
                                "episodes": e, "chunks": c}
     console.print(out["add_new_episodes"])
