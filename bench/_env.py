@@ -4,7 +4,13 @@ from __future__ import annotations
 import json
 import os
 import platform
+import socket
+import subprocess
 import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -70,3 +76,42 @@ def write_result(path: Path, data: dict) -> None:
     """A benchmark's figures as JSON under bench/results (or wherever --out points)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(data, indent=2, default=str) + "\n", encoding="utf-8")
+
+
+@contextmanager
+def kb_server(env: dict, command: list[str] | None = None, cwd: Path = REPO, log: Path | None = None,
+              timeout: float = 900) -> Iterator[tuple[str, subprocess.Popen, dict]]:
+    """`kb serve` in its own process on a free port, yielded as (base URL, process, /health) once it answers, and
+    stopped on the way out: how every benchmark that measures through HTTP starts the server. `command` runs
+    another source tree's CLI (default: the `kb` of the Python running the benchmark); `log` takes the server's output (default: dropped);
+    `kb serve` builds a missing index before it answers, hence the long `timeout`."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    base = f"http://127.0.0.1:{port}"
+    out = open(log, "w") if log else subprocess.DEVNULL
+    proc = subprocess.Popen([*(command or [str(Path(sys.executable).parent / "kb")]), "serve", "--host", "127.0.0.1",
+                             "--port", str(port)], env=env, cwd=cwd, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(f"kb serve exited with status {proc.returncode} before answering /health")
+            try:
+                with urllib.request.urlopen(f"{base}/health", timeout=2) as r:
+                    health = json.load(r)
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"kb serve did not answer /health within {timeout:.0f} s") from None
+                time.sleep(0.2)
+        yield base, proc, health
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        if log:
+            out.close()

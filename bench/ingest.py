@@ -56,7 +56,6 @@ import json
 import os
 import random
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -64,8 +63,8 @@ import tempfile
 import time
 import urllib.parse
 import urllib.request
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import faiss
@@ -75,7 +74,7 @@ from rich.table import Table
 # this file is named like the `ingest` package: the repo root goes first, so `ingest` is the package
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from _env import REPO, RESULTS, code_version, machine, relevant_settings, wide_console, write_result
+from _env import REPO, RESULTS, code_version, kb_server, machine, relevant_settings, wide_console, write_result
 from core.knowledge_base import KnowledgeBase
 from core.settings import get_settings
 from search import vector_index as vi
@@ -174,24 +173,35 @@ def fresh_kb(data_dir: Path, embedder: Embedder, **overrides) -> KnowledgeBase:
 
 
 @contextmanager
-def counting(owner: object, name: str) -> Iterator[list]:
-    """Records each call to `owner.name` (its first argument) while the block runs: what a step must not do (a
-    full FAISS rebuild, parsing an unchanged file, a re-tag) is checked, not assumed."""
-    calls: list = []
+def watching(owner: object, name: str, seen: Callable[[tuple, float], None]) -> Iterator[None]:
+    """Reports every call to `owner.name` while the block runs to `seen` (its arguments, seconds inside it): where a
+    query's time goes is measured, and what a step must not do (a full FAISS rebuild, parsing an unchanged file, a
+    re-tag) is checked, not assumed."""
     real, own = getattr(owner, name), name in vars(owner)  # not own: a method the instance inherits
 
     def wrapper(*a, **k):
-        calls.append(a[0] if a else None)
-        return real(*a, **k)
+        t = time.perf_counter()
+        try:
+            return real(*a, **k)
+        finally:
+            seen(a, time.perf_counter() - t)
 
     setattr(owner, name, wrapper)
     try:
-        yield calls
+        yield
     finally:
         if own:
             setattr(owner, name, real)
         else:
             delattr(owner, name)
+
+
+@contextmanager
+def counting(owner: object, name: str) -> Iterator[list]:
+    """The calls to `owner.name` while the block runs, each recorded by its first argument."""
+    calls: list = []
+    with watching(owner, name, lambda a, _: calls.append(a[0] if a else None)):
+        yield calls
 
 
 def timed_encode(embedder: Embedder, slices: list[list[str]], batch_size: int) -> float:
@@ -254,27 +264,11 @@ def phase_serve(data_dir: Path, queries: list[str], overrides: dict, code: Path 
     """`kb serve` in its own process; /search over HTTP (a new connection per request, k=10, each query sent
     once after 5 warm-up ones); peak RSS from /proc. `overrides` become KB_* variables of the server; `code` is
     another source tree to serve from (a git worktree of an earlier commit), for a before/after in one run."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
     env = {**os.environ, "KB_DATA_DIR": str(data_dir), **{f"KB_{k.upper()}": str(v) for k, v in overrides.items()}}
     began = time.perf_counter()
-    command = [str(REPO / ".venv" / "bin" / "kb")] if code is None else [
+    command = None if code is None else [
         sys.executable, "-c", f"import sys; sys.path.insert(0, {str(code)!r}); from api.cli import app; app()"]
-    proc = subprocess.Popen([*command, "serve", "--port", str(port)], env=env, cwd=code or REPO,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(3000):
-            try:
-                health = json.loads(urllib.request.urlopen(f"{base}/health", timeout=2).read())
-                break
-            except OSError:
-                if proc.poll() is not None:
-                    raise RuntimeError(f"kb serve exited with {proc.returncode}")
-                time.sleep(0.2)
-        else:
-            raise RuntimeError("kb serve did not start")
+    with kb_server(env, command, cwd=code or REPO) as (base, proc, health):
         ready_s = time.perf_counter() - began
         for q in ("warm-up " + q for q in queries[:5]):  # the queries themselves stay unseen (no cached encode)
             urllib.request.urlopen(f"{base}/search?{urllib.parse.urlencode({'q': q})}", timeout=120).read()
@@ -285,9 +279,6 @@ def phase_serve(data_dir: Path, queries: list[str], overrides: dict, code: Path 
             lat.append((time.perf_counter() - t) * 1000)
         status = Path(f"/proc/{proc.pid}/status").read_text()
         hwm = next(int(line.split()[1]) for line in status.splitlines() if line.startswith("VmHWM"))
-    finally:
-        proc.terminate()
-        proc.wait(30)
     return {"queries": len(lat), **percentiles(lat), "peak_rss_mb": round(hwm / 1024, 1), "health": health,
             "ready_s": round(ready_s, 1)}
 
@@ -305,31 +296,20 @@ def search_stages(kb: KnowledgeBase, queries: list[str]) -> dict:
 
     stages: dict[str, list[float]] = {}
     acc: dict[str, float] = {}
-    patched: list[tuple[object, str, object]] = []
 
-    def timed(owner, name: str, label: str) -> None:
-        fn = getattr(owner, name)
+    def add(label: str) -> Callable[[tuple, float], None]:
+        return lambda _, seconds: acc.__setitem__(label, acc.get(label, 0.0) + seconds * 1000)
 
-        def wrapper(*a, **k):
-            t = time.perf_counter()
-            try:
-                return fn(*a, **k)
-            finally:
-                acc[label] = acc.get(label, 0.0) + (time.perf_counter() - t) * 1000
-
-        patched.append((owner, name, fn))
-        setattr(owner, name, wrapper)
-
-    for owner, name, label in [
-            (kb.embedder, "encode_query", "query encode"), (kb.store, "keyword_search", "keyword side (FTS5 BM25)"),
-            (type(kb.index()), "search", "FAISS search"), (kb.store, "chunk_vectors", "chunk vectors (dense mix)"),
-            (kb.store, "positions", "neighbour context"), (retrieval, "in_context", "neighbour context"),
-            (kb.store, "chunks", "chunk + theme fetch"), (retrieval, "collapse", "collapse near-duplicates"),
-            (retrieval.Retriever, "_transcript_links", "write-up -> transcript links"),
-            (retrieval, "to_hit", "hits")]:
-        timed(owner, name, label)
     total: list[float] = []
-    try:
+    with ExitStack() as patches:
+        for owner, name, label in [
+                (kb.embedder, "encode_query", "query encode"), (kb.store, "keyword_search", "keyword side (FTS5 BM25)"),
+                (type(kb.index()), "search", "FAISS search"), (kb.store, "chunk_vectors", "chunk vectors (dense mix)"),
+                (kb.store, "positions", "neighbour context"), (retrieval, "in_context", "neighbour context"),
+                (kb.store, "chunks", "chunk + theme fetch"), (retrieval, "collapse", "collapse near-duplicates"),
+                (retrieval.Retriever, "_transcript_links", "write-up -> transcript links"),
+                (retrieval, "to_hit", "hits")]:
+            patches.enter_context(watching(owner, name, add(label)))
         for q in queries:
             kb._encode_query.cache_clear()
             acc.clear()
@@ -341,12 +321,6 @@ def search_stages(kb: KnowledgeBase, queries: list[str]) -> dict:
             acc["response JSON"] = (time.perf_counter() - t) * 1000
             for label, ms in acc.items():
                 stages.setdefault(label, []).append(ms)
-    finally:
-        for owner, name, fn in reversed(patched):
-            if isinstance(owner, type) or owner is retrieval:
-                setattr(owner, name, fn)
-            else:
-                delattr(owner, name)  # the instance attribute goes, the class method shows through again
     return {"kb_search": percentiles(total),
             "stages_p50_ms": {k: round(statistics.median(v + [0.0] * (len(queries) - len(v))), 2)
                               for k, v in stages.items()},

@@ -14,7 +14,6 @@ import os
 import random
 import re
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -28,7 +27,7 @@ from rich.table import Table
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from _env import REPO, RESULTS, code_version, machine, relevant_settings, wide_console, write_result  # noqa: E402
+from _env import REPO, RESULTS, code_version, kb_server, machine, relevant_settings, wide_console, write_result  # noqa: E402
 from core.settings import Settings  # noqa: E402
 
 KB = str(REPO / ".venv" / "bin" / "kb")
@@ -40,12 +39,6 @@ QUESTIONS = [
     "How do teams learn from failure?", "What makes a good engineering culture?",
     "How do you let go of control as a manager?", "What about remote work and communication?",
 ]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def write_episodes(folder: Path, n: int, round_no: int, vocabulary: list[str], seed: int = 7) -> None:
@@ -145,19 +138,7 @@ def main() -> None:
         subprocess.run([KB, "ingest", str(REPO / "corpus"), "--json"], env=env, cwd=REPO, check=True,
                        capture_output=True)
         base_s = time.monotonic() - began
-        port = free_port()
-        server = subprocess.Popen([KB, "serve", "--host", "127.0.0.1", "--port", str(port)], env=env, cwd=REPO,
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-        base = f"http://127.0.0.1:{port}"
-        try:
-            for _ in range(600):
-                try:
-                    if httpx.get(base + "/health", timeout=2).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    time.sleep(0.2)
-            else:
-                raise RuntimeError("kb serve did not start")
+        with kb_server(env, [KB], log=work / "serve.log") as (base, _, _):
             httpx.post(base + "/ask", json={"question": QUESTIONS[0]}, timeout=120)  # warm: model, index
             version_before = httpx.get(base + "/health").json()["index_version"]
 
@@ -181,9 +162,7 @@ def main() -> None:
             elapsed = time.monotonic() - load_began
             reindexer.join(timeout=900)  # the round in flight finishes: a re-index is never cut off here
             health = httpx.get(base + "/health").json()
-        finally:
-            server.terminate()
-            server_err = server.communicate(timeout=60)[1]
+        server_err = (work / "serve.log").read_text(errors="replace")
         check = subprocess.run([KB, "check", "--json"], env=env, cwd=REPO, capture_output=True, text=True)
         check_report = json.loads(check.stdout) if check.stdout.strip() else {"ok": False, "error": check.stderr}
     finally:

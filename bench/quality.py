@@ -14,17 +14,15 @@ import argparse
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 from rich.table import Table
 
-from _env import REPO, RESULTS, code_version, machine, relevant_settings, wide_console, write_result
+from _env import REPO, RESULTS, code_version, kb_server, machine, relevant_settings, wide_console, write_result
 from core.settings import Settings
 from search.embedding import cpu_supports_bf16
 
@@ -32,26 +30,6 @@ EVAL = REPO.parent / "shared" / "eval"
 HEADLINE = ["recall@1", "recall@5", "recall@10", "mrr@10", "coverage@k", "speaker_ok", "time_ok", "ask_cites_gold",
             "ask_false_abstain", "ask_abstain_when_unanswerable", "errors"]
 console = wide_console()
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_healthy(url: str, proc: subprocess.Popen, timeout: float) -> dict:
-    """Poll /health until the server answers; `kb serve` builds the index first, so this can take a while."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"kb serve exited with status {proc.returncode} before answering /health")
-        try:
-            with urllib.request.urlopen(f"{url}/health", timeout=2) as r:
-                return json.load(r)
-        except OSError:
-            time.sleep(0.5)
-    raise RuntimeError(f"kb serve did not answer /health within {timeout:.0f} s")
 
 
 def resolved_model(settings: Settings) -> str:
@@ -78,41 +56,27 @@ def main() -> int:
     data_dir.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, "KB_DATA_DIR": str(data_dir)}
     settings = Settings(data_dir=data_dir)
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    kb_bin = Path(sys.executable).parent / "kb"
     work = Path(tempfile.mkdtemp(prefix="kb-quality-work-"))  # server log and raw scores, removed at the end
     log_path = work / "serve.log"
-    proc = None
     try:
-        with open(log_path, "w") as log:
-            t0 = time.perf_counter()
-            proc = subprocess.Popen([str(kb_bin), "serve", "--port", str(port)], env=env, cwd=REPO,
-                                    stdout=log, stderr=subprocess.STDOUT)
-            try:
-                health = wait_healthy(url, proc, args.timeout)
-            except RuntimeError as exc:
-                console.print(f"[red]{exc}[/red]\n{log_path.read_text()[-3000:]}")
-                return 1
-            startup = time.perf_counter() - t0
-            console.print(f"server up in {startup:.1f} s on {url}: {health['episodes']} episodes, "
-                          f"{health['chunks']} chunks (data dir {data_dir})")
-            scored = work / "score-out.json"
-            cmd = [sys.executable, str(args.score), "--questions", str(args.questions), "--url", url,
-                   "--k", str(args.k), "--json", str(scored)] + (["--no-ask"] if args.no_ask else [])
-            done = subprocess.run(cmd, capture_output=True, text=True)
-            if done.returncode != 0 or not scored.exists():
-                console.print(f"[red]score.py failed ({done.returncode})[/red]\n{done.stderr[-3000:]}")
-                return 1
-            result = json.loads(scored.read_text())
+        t0 = time.perf_counter()
+        try:
+            with kb_server(env, log=log_path, timeout=args.timeout) as (url, _, health):
+                startup = time.perf_counter() - t0
+                console.print(f"server up in {startup:.1f} s on {url}: {health['episodes']} "
+                              f"episodes, {health['chunks']} chunks (data dir {data_dir})")
+                scored = work / "score-out.json"
+                cmd = [sys.executable, str(args.score), "--questions", str(args.questions), "--url", url,
+                       "--k", str(args.k), "--json", str(scored)] + (["--no-ask"] if args.no_ask else [])
+                done = subprocess.run(cmd, capture_output=True, text=True)
+        except RuntimeError as exc:
+            console.print(f"[red]{exc}[/red]\n{log_path.read_text()[-3000:]}")
+            return 1
+        if done.returncode != 0 or not scored.exists():
+            console.print(f"[red]score.py failed ({done.returncode})[/red]\n{done.stderr[-3000:]}")
+            return 1
+        result = json.loads(scored.read_text())
     finally:
-        if proc is not None and proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
         shutil.rmtree(work, ignore_errors=True)
         if tmp is not None:
             shutil.rmtree(tmp, ignore_errors=True)
