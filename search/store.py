@@ -123,9 +123,8 @@ class Store:
     def _next_chunk_id(self) -> int:
         """Chunk ids are never reused (SQLite would hand out a deleted last id again): the FAISS index treats a
         removed id as a tombstone, and a new chunk under a dead id forces a full rebuild instead of a patch."""
-        row = self.db.execute("SELECT value FROM state WHERE key = 'next_chunk_id'").fetchone()
-        top = self.db.execute("SELECT COALESCE(MAX(id), 0) FROM chunks").fetchone()[0]
-        return max(int(row[0]) if row else 0, top + 1)
+        row = self.db.execute("SELECT value FROM state WHERE key = 'next_chunk_id'").fetchone()  # set by m005
+        return int(row[0])
 
     def delete_episode(self, episode_id: str) -> None:
         self.db.execute("DELETE FROM chunks_fts WHERE rowid IN (SELECT id FROM chunks WHERE episode_id=?)", (episode_id,))
