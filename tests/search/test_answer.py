@@ -144,9 +144,9 @@ def test_the_passage_rank_counts_towards_a_sentence_score():
     # notes: no spoken lead to pick first, only the score decides
     first = hit(1, "Trust matters and focus matters for the whole team.", speaker=None, start=None)  # cosine 0.71
     second = hit(2, "Trust is what the whole team needs every single day.", speaker=None, start=None)  # 1.0
-    ranked = AnswerPolicy(sentences=1, spoken_lead=1, rank_weight=0.5)  # first passage +0.5, last +0
+    ranked = AnswerPolicy(sentences=1, spoken_lead=1, rank_weight=0.5, top_lead=0)  # first passage +0.5, last +0
     assert build_answer("trust", [first, second], encode, ranked).citations[0].chunk_id == 1
-    unranked = AnswerPolicy(sentences=1, spoken_lead=1, rank_weight=0.0)
+    unranked = AnswerPolicy(sentences=1, spoken_lead=1, rank_weight=0.0, top_lead=0)
     assert build_answer("trust", [first, second], encode, unranked).citations[0].chunk_id == 2
     assert AnswerPolicy().rank_weight > 0
 
