@@ -167,3 +167,13 @@ def test_a_top_passage_far_below_the_best_evidence_does_not_lead():
     on_topic = hit(2, "Trust is what the whole team needs every single day.")
     ans = build_answer("trust", [off_topic, on_topic], encode, AnswerPolicy(sentences=1, spoken_lead=0))
     assert [c.chunk_id for c in ans.citations] == [2]  # cosine ~0.1 vs 1.0: outside lead_within
+
+
+def test_the_lead_margin_is_wide_enough_for_a_top_passage_a_third_below_the_best():
+    # the default margin (0.35) lets the top passage lead at cosine 0.71 against 1.0; the old 0.25 did not
+    first = hit(1, "Trust matters and focus matters for the whole team.", speaker=None, start=None)  # cosine 0.71
+    second = hit(2, "Trust is what the whole team needs every single day.", speaker=None, start=None)  # 1.0
+    policy = AnswerPolicy(sentences=1, spoken_lead=0, rank_weight=0.0)
+    assert [c.chunk_id for c in build_answer("trust", [first, second], encode, policy).citations] == [1, 2]
+    policy.lead_within = 0.25
+    assert [c.chunk_id for c in build_answer("trust", [first, second], encode, policy).citations] == [2]
