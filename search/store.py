@@ -107,16 +107,17 @@ class Store:
              json.dumps({**doc.meta, "roles": doc.roles} if doc.roles else doc.meta), datetime.now(timezone.utc).isoformat()),
         )
         windows = window_hashes or [[] for _ in chunks]
-        for n, (chunk, h, ctx, wins) in enumerate(zip(chunks, embed_hashes, contexts, windows, strict=True)):
-            cur = self.db.execute(
+        for cid, chunk, h, ctx, wins in zip(range(next_id, next_id + len(chunks)), chunks, embed_hashes, contexts,
+                                            windows, strict=True):
+            self.db.execute(
                 "INSERT INTO chunks (id, episode_id, ordinal, text, speaker, speakers, start_s, end_s, char_start,"
                 " char_end, kind, section, embed_hash) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                (next_id + n, doc.id, chunk.ordinal, chunk.text, chunk.speaker, json.dumps(chunk.speakers),
+                (cid, doc.id, chunk.ordinal, chunk.text, chunk.speaker, json.dumps(chunk.speakers),
                  chunk.start, chunk.end, chunk.char_start, chunk.char_end, chunk.kind.value, chunk.section, h),
             )
-            self.db.execute("INSERT INTO chunks_fts (rowid, text, context) VALUES (?,?,?)", (cur.lastrowid, chunk.text, ctx))
+            self.db.execute("INSERT INTO chunks_fts (rowid, text, context) VALUES (?,?,?)", (cid, chunk.text, ctx))
             self.db.executemany("INSERT INTO windows (chunk_id, ordinal, embed_hash) VALUES (?,?,?)",
-                                [(cur.lastrowid, i, wh) for i, wh in enumerate(wins)])
+                                [(cid, i, wh) for i, wh in enumerate(wins)])
         self.db.execute("INSERT OR REPLACE INTO state (key, value) VALUES ('next_chunk_id', ?)",
                         (str(next_id + len(chunks)),))
 
