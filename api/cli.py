@@ -154,7 +154,7 @@ def evaluate(questions: Annotated[Path, typer.Argument(help="question file (JSON
              no_ask: Annotated[bool, typer.Option("--no-ask", help="search figures only (faster)")] = False,
              as_json: JsonOpt = False) -> None:
     """Recall@k, MRR@10, speaker/time accuracy and abstention on a question set, computed in-process."""
-    from search import evaluation
+    from api import evaluation
     from search.retrieval import Mode
 
     if mode is not None and mode not in {m.value for m in Mode}:
@@ -254,7 +254,7 @@ def themes_retag(as_json: JsonOpt = False) -> None:
 
 
 def main() -> None:
-    from ingest.lock import IngestLocked
+    from search.lock import IngestLocked
     from search.taxonomy import TaxonomyError, UnknownTheme
 
     try:

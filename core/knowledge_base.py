@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from ingest import pipeline
-from ingest.lock import ingest_lock
+from search.lock import ingest_lock
 from core.models import Answer, Chunk, Episode, Filters, IngestReport, Stats, Kind
 from core.settings import Settings, get_settings
 from search.answer import AnswerPolicy, build_answer

@@ -13,7 +13,7 @@ from typing import Any
 
 from core.models import Document
 from ingest.readers.base import ReaderError
-from ingest.text import parse_clock
+from text.clock import parse_clock
 
 Chapter = tuple[float, str]  # (start seconds, title)
 TITLE_KEYS = ("title", "chapter_title", "name")

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ingest.sentences import sentence_spans
+from text.sentences import sentence_spans
 from core.models import Chunk, Document, Kind
 
 _WORD = re.compile(r"\S+")

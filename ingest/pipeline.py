@@ -13,7 +13,7 @@ from tqdm import tqdm
 from ingest.chapters import apply_chapters, chapter_file, load_chapters
 from ingest.chunking import chunk_document
 from ingest.readers import ReaderError, reader_for
-from ingest.windows import sentence_windows
+from text.windows import sentence_windows
 from core.models import Chunk, Document, IngestReport
 from search.embedding import Embedder
 from search.store import Store
@@ -142,10 +142,13 @@ def read_file(path: Path, root: Path | None = None) -> tuple[list[Document], str
 
 @lru_cache(maxsize=1)
 def code_fingerprint() -> str:
-    """The readers', chunker's and models' source: a stored file key goes stale when the code that turns a file
-    into episodes changes, so an upgrade re-parses every file once (content hashes then decide what to redo)."""
+    """The readers', chunker's, text helpers' and models' source: a stored file key goes stale when the code that
+    turns a file into episodes changes, so an upgrade re-parses every file once (content hashes then decide what
+    to redo)."""
     digest = hashlib.sha256()
-    for path in sorted(Path(__file__).parent.rglob("*.py")) + [Path(sys.modules[Document.__module__].__file__)]:
+    text_pkg = Path(sys.modules[sentence_windows.__module__].__file__).parent
+    sources = sorted(Path(__file__).parent.rglob("*.py")) + sorted(text_pkg.rglob("*.py"))
+    for path in sources + [Path(sys.modules[Document.__module__].__file__)]:
         digest.update(path.name.encode() + path.read_bytes())
     return digest.hexdigest()
 

@@ -1,4 +1,4 @@
-"""Small text helpers shared by the readers: paragraphs with offsets, headings, clocks, slugs."""
+"""Small text helpers for the readers: paragraphs with offsets, headings, slugs."""
 from __future__ import annotations
 
 import re
@@ -54,24 +54,6 @@ def is_heading(block: str) -> bool:
     return line[0].isupper() and not line.endswith(_END_PUNCT)
 
 
-def parse_clock(value: str) -> float:
-    """'HH:MM:SS(.mmm)', 'H:MM:SS', 'MM:SS(.mmm)' or ',' decimal (SRT) to seconds."""
-    parts = value.strip().replace(",", ".").split(":")
-    if not 1 <= len(parts) <= 3:
-        raise ValueError(f"not a clock time: {value!r}")
-    seconds = 0.0
-    for part in parts:
-        seconds = seconds * 60 + float(part)
-    return seconds
-
-
 def slugify(value: str, limit: int = 60) -> str:
     slug = _SLUG.sub("-", value.lower().replace("’", "").replace("'", "")).strip("-")
     return slug[:limit].rstrip("-") or "untitled"
-
-
-def format_clock(seconds: float | None) -> str | None:
-    if seconds is None:
-        return None
-    s = int(round(seconds))
-    return f"{s // 3600:02d}:{s % 3600 // 60:02d}:{s % 60:02d}"

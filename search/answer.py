@@ -16,8 +16,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from core.models import Answer, Citation, Hit, Kind
-from ingest.sentences import split_sentences
-from ingest.windows import group_sentences
+from text.sentences import split_sentences
+from text.windows import group_sentences
 from search.lemmas import lemma_texts, lemmas
 from search.query import query_terms
 

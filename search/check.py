@@ -16,7 +16,7 @@ import faiss
 import numpy as np
 from pydantic import BaseModel, Field
 
-from ingest.lock import ingest_lock
+from search.lock import ingest_lock
 from search.store import Store
 
 

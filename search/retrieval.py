@@ -13,7 +13,7 @@ from enum import Enum
 
 import numpy as np
 
-from ingest.text import format_clock
+from text.clock import format_clock
 from core.models import Chunk, EpisodeRef, Filters, Hit, Kind
 from search.query import linked_speakers, query_terms
 from search.store import Store

@@ -15,7 +15,8 @@ from typing import Any
 from core.models import Document, Kind, Segment
 from ingest.readers.base import Reader, ReaderError, register
 from ingest.readers.notes import title_from_path
-from ingest.text import parse_clock, slugify
+from ingest.text import slugify
+from text.clock import parse_clock
 
 TEXT_KEYS = ("text", "message")
 START_KEYS = ("start_time", "time", "start")

@@ -12,7 +12,8 @@ from pathlib import Path
 from core.models import Document, Kind, Segment
 from ingest.readers.base import Reader, register
 from ingest.readers.notes import title_from_path
-from ingest.text import clean, paragraphs, parse_clock, slugify
+from ingest.text import clean, paragraphs, slugify
+from text.clock import parse_clock
 
 _LABEL = re.compile(r"\*\*([^*\n]{1,80}?):\*\*[ \t]*|\*\*([^*:\n]{1,80})\*\*:[ \t]*")
 _LABEL_LINE = re.compile(r"^(?:\*\*[^*\n]{1,80}?:\*\*|\*\*[^*:\n]{1,80}\*\*:)(?:[ \t]|\r?$)", re.M)

@@ -6,7 +6,8 @@ from collections import Counter
 from pathlib import Path
 
 from ingest.readers.base import Reader, register
-from ingest.text import clean, is_heading, paragraphs, parse_clock, slugify
+from ingest.text import clean, is_heading, paragraphs, slugify
+from text.clock import parse_clock
 from core.models import Document, Kind, Segment
 
 _BULLET = re.compile(r"^[ \t]*•[ \t]+(\S.*?)[ \t]*$", re.M)

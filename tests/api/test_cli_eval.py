@@ -6,7 +6,7 @@ import json
 from typer.testing import CliRunner
 
 from api.cli import app
-from tests.search.test_evaluation import build_kb, write_questions
+from tests.api.test_evaluation import build_kb, write_questions
 
 runner = CliRunner()
 

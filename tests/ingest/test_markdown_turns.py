@@ -9,7 +9,7 @@ from core.models import Kind
 from ingest.pipeline import decode, discover
 from ingest.readers import reader_for
 from ingest.readers.markdown_turns import TIMESTAMP, MarkdownTurnsReader
-from ingest.text import parse_clock
+from text.clock import parse_clock
 from tests.conftest import REPO
 from tests.ingest.transcript_checks import chunks, read
 

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from api.cli import app
 from core.knowledge_base import KnowledgeBase
-from ingest.lock import IngestLocked, ingest_lock
+from search.lock import IngestLocked, ingest_lock
 from search.check import check
 from tests.conftest import REPO
 from tests.helpers import write_corpus
@@ -125,7 +125,7 @@ def test_second_ingest_is_refused_while_one_runs(tmp_path):
 def test_lock_is_released_when_the_holder_is_killed(tmp_path):
     data = tmp_path / "data"
     holder = subprocess.Popen([sys.executable, "-c", "import sys, time; from pathlib import Path;"
-                               "from ingest.lock import ingest_lock\n"
+                               "from search.lock import ingest_lock\n"
                                "with ingest_lock(Path(sys.argv[1])):\n print('held', flush=True); time.sleep(600)",
                                str(data)], cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)},
                               stdout=subprocess.PIPE, text=True)

@@ -5,7 +5,7 @@ sentences far better. Each window is stored with its chunk's id, so the best win
 """
 from __future__ import annotations
 
-from ingest.sentences import split_sentences
+from text.sentences import split_sentences
 
 
 def sentence_windows(text: str, min_words: int = 12, max_words: int = 60) -> list[str]:

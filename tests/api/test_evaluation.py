@@ -10,7 +10,7 @@ from core.knowledge_base import KnowledgeBase
 from core.models import Document, Kind, Segment
 from core.settings import get_settings
 from ingest.pipeline import ingest_documents
-from search.evaluation import Question, Row, evaluate, load_questions, quote_hits, seconds, summarize, words
+from api.evaluation import Question, Row, evaluate, load_questions, quote_hits, seconds, summarize, words
 
 TURNS = [  # (speaker, start s, end s, text)
     ("Alice", 0.0, 50.0, "Trust is built slowly through many small promises that are kept over months and years."),
