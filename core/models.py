@@ -14,6 +14,40 @@ class Kind(str, Enum):
     discussion = "discussion"
 
 
+class SentenceRole(str, Enum):
+    """What kind of sentence it is: answers quote only `content`; search still finds every sentence."""
+
+    content = "content"
+    greeting = "greeting"  # "Welcome to the podcast", "Hi everyone"
+    introduction = "introduction"  # "I'm Maria, my role at Red Hat is...", "My guest today is..."
+    thanks = "thanks"  # "Thank you for having me"
+    sign_off = "sign-off"  # "See you next time", "Where can people find you?"
+    sponsor = "sponsor"  # "This episode is brought to you by..."
+    question = "question"  # someone asking, usually the host
+    filler = "filler"  # a backchannel with no content of its own: "Right.", "Yeah, yeah."
+
+
+class SpeakerRole(str, Enum):
+    """A speaker's part in an episode, from sidecar metadata or inferred (see ingest.speakers)."""
+
+    host = "host"
+    co_host = "co-host"
+    guest = "guest"
+
+
+class Sentence(BaseModel):
+    """One sentence of a passage: where it is (in the passage text and in the source file), who says it, when,
+    and what kind of sentence it is."""
+
+    start: int = Field(description="offset of the first character in the passage text")
+    end: int
+    char_start: int = Field(description="offset in the source file")
+    char_end: int
+    speaker: str | None = None
+    seconds: float | None = Field(default=None, description="when it starts, interpolated between time markers")
+    role: SentenceRole = SentenceRole.content
+
+
 class Segment(BaseModel):
     """One speaker turn or paragraph as a reader found it, with its place in the source file."""
 
@@ -39,6 +73,7 @@ class Document(BaseModel):
     segments: list[Segment]
     speakers: dict[str, str] = Field(default_factory=dict, description="short name -> full name")
     roles: dict[str, str] = Field(default_factory=dict, description="short name -> role as introduced")
+    speaker_roles: dict[str, SpeakerRole] = Field(default_factory=dict, description="short name -> host, co-host or guest")
     meta: dict = Field(default_factory=dict)
 
 
@@ -70,6 +105,7 @@ class Chunk(BaseModel):
     kind: Kind
     section: str | None = None
     themes: list[str] = Field(default_factory=list, description="themes the passage carries, strongest first")
+    sentences: list[Sentence] = Field(default_factory=list, description="its sentences, with speaker, time and role")
 
     def header(self, full_names: dict[str, str] | None = None, roles: dict[str, str] | None = None) -> str:
         """Context the passage itself may not state (episode, section, who speaks and their role): it lets
@@ -123,25 +159,49 @@ class Hit(BaseModel):
 
 
 class Citation(BaseModel):
+    """Where a point of the answer comes from: the passage, and the exact excerpt quoted from it."""
+
     n: int
     chunk_id: int
-    text: str
+    text: str = Field(description="the whole passage")
     speaker: str | None
+    speaker_name: str | None = Field(default=None, description="full name, as the episode introduces them")
+    speaker_role: SpeakerRole | None = Field(default=None, description="host, co-host or guest in this episode")
+    speaker_title: str | None = Field(default=None, description="role as introduced, e.g. 'CTO for LATAM at Red Hat'")
     start: str | None
     end: str | None
+    at: str | None = Field(default=None, description="when the quoted excerpt starts (HH:MM:SS)")
     episode: EpisodeRef
+    kind: Kind = Kind.transcript
     source: str
     char_start: int
     char_end: int
+    quote: str | None = Field(default=None, description="the verbatim excerpt of the passage the point quotes")
+    quote_char_start: int | None = Field(default=None, description="the excerpt's characters in the source file")
+    quote_char_end: int | None = None
     themes: list[str] = Field(default_factory=list)
+
+
+class Point(BaseModel):
+    """One key point of an answer: an excerpt of whole sentences, attributed through its citation."""
+
+    text: str = Field(description="the excerpt as shown; fillers such as 'you know' may be dropped, the citation "
+                                  "keeps the verbatim quote and its offsets")
+    citation: Citation
 
 
 class Answer(BaseModel):
     question: str
-    answer: str
+    answer: str = Field(description="the answer as plain text")
     abstained: bool
+    lead: str = Field(default="", description="what the corpus offers, e.g. 'Three passages in two episodes answer this.'")
+    points: list[Point] = Field(default_factory=list, description="key points, best first")
     citations: list[Citation]
     closest: list[Hit] = Field(default_factory=list, description="nearest passages when abstaining")
+    generated: bool = Field(default=False, description="true when `answer` was written by the configured language "
+                                                       "model and verified against the cited passages")
+    reason: str | None = Field(default=None, description="why the answer is extractive although a language model is "
+                                                         "configured, or why the answer abstains")
 
 
 class Filters(BaseModel):
