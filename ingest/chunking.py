@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from text.sentences import sentence_spans
-from core.models import Chunk, Document, Kind
+from core.models import Chunk, Document, Kind, Sentence
 
 _WORD = re.compile(r"\S+")
 SECONDS_PER_WORD = 0.4  # ~150 words a minute, used only past the last anchor when no rate can be measured
@@ -146,11 +146,16 @@ def _chunk(doc: Document, group: list[_Piece], ordinal: int, words: list[_Words]
         if sp:
             per_speaker[sp] = per_speaker.get(sp, 0) + p.words
     multi = len(per_speaker) > 1
-    parts = []
+    parts: list[str] = []
+    sentences: list[Sentence] = []
+    offset = 0  # where the part starts in the chunk text
     for p in group:
         seg, w = doc.segments[p.seg], words[p.seg]
         body = seg.text[w.spans[p.lo][0]: w.spans[p.hi - 1][1]]
-        parts.append(f"{seg.speaker}: {body}" if multi and seg.speaker else body)
+        prefix = f"{seg.speaker}: " if multi and seg.speaker else ""
+        sentences += _sentences(body, offset + len(prefix), seg.speaker, p, w, times[p.seg])
+        parts.append(prefix + body)
+        offset += len(parts[-1]) + 1  # the parts are joined by newlines
     first, last = group[0], group[-1]
     t0, t1 = times[first.seg], times[last.seg]
     seg0, seg1 = doc.segments[first.seg], doc.segments[last.seg]
@@ -174,4 +179,23 @@ def _chunk(doc: Document, group: list[_Piece], ordinal: int, words: list[_Words]
         source=doc.source,
         kind=seg0.kind,
         section=seg0.section,
+        sentences=sentences,
     )
+
+
+def _sentences(body: str, offset: int, speaker: str | None, piece: _Piece, w: _Words,
+               times: np.ndarray | None) -> list[Sentence]:
+    """The sentences of one part of a chunk: offsets in the chunk text and in the source file (through the word
+    alignment), and the time of their first word, so an answer can quote one sentence and cite its minute."""
+    base = w.spans[piece.lo][0]
+    starts = [s - base for s, _ in w.spans[piece.lo:piece.hi]]
+    out = []
+    for a, b in sentence_spans(body):
+        inside = [j for j, s in enumerate(starts) if a <= s < b]
+        if not inside:
+            continue
+        first, last = piece.lo + inside[0], piece.lo + inside[-1]
+        out.append(Sentence(start=offset + a, end=offset + b, char_start=w.source[first][0],
+                            char_end=w.source[last][1], speaker=speaker,
+                            seconds=round(float(times[first]), 1) if times is not None else None))
+    return out

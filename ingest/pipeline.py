@@ -13,12 +13,14 @@ from tqdm import tqdm
 from ingest.chapters import apply_chapters, chapter_file, load_chapters
 from ingest.chunking import chunk_document
 from ingest.readers import ReaderError, reader_for
+from ingest.roles import assign_roles
+from ingest.speakers import appearances, infer_parts
 from text.windows import sentence_windows
 from core.models import Chunk, Document, IngestReport
 from search.embedding import Embedder
 from search.store import Store
 
-CHUNKER_VERSION = "4"  # bump when chunking or the embedded text changes, so unchanged files are redone once
+CHUNKER_VERSION = "5"  # bump when chunking or the embedded text changes, so unchanged files are redone once
 SKIP_NAMES = {"readme.md", "readme.txt", "readme", "license", "license.md", "source.md"}
 # a 3-hour transcript with word timings is a few MB; far beyond that is not a transcript, and reading it whole
 # (decode, parse, chunk) would need several times its size in memory
@@ -243,17 +245,21 @@ def ingest_documents(store: Store, embedder: Embedder, batch: list[tuple[Documen
     report.skipped += [eid for eid, (_, fpath) in state.items() if fpath in unparsed]
     pending: list[tuple[Document, list[Chunk], str, str]] = []
     seen_ids: dict[str, str] = {}
+    heard = appearances([(e.source, e.speakers) for e in store.episodes() if e.id not in {d.id for d, _, _ in batch}]
+                        + [(d.source, d.speakers.values()) for d, _, _ in batch])
     bars = progress and len(batch) >= 20
     for doc, text, abspath in Stage("chunking", len(batch), "doc", bars, on_progress).iterate(batch):
         owner = seen_ids.get(doc.id) or state.get(doc.id, (None, abspath))[1]
         if owner != abspath:  # same id from another file: keep both, stably
             doc.id = f"{doc.id}-{hashlib.sha1(abspath.encode()).hexdigest()[:6]}"
         seen_ids[doc.id] = abspath
+        doc.speaker_roles = infer_parts(doc, heard)
         h = content_hash(doc, settings)
         if doc.id in state and state[doc.id][0] == h:
             report.skipped.append(doc.id)
             continue
         chunks = chunk_document(doc, text, max_words, min_words)
+        assign_roles(doc, chunks)
         (report.updated if doc.id in state else report.added).append(doc.id)
         pending.append((doc, chunks, h, abspath))
 

@@ -121,3 +121,27 @@ def m005_chunk_id_counter(db: sqlite3.Connection) -> None:
     every id an existing store has used, so an upgraded store never reuses one either."""
     db.execute("INSERT OR REPLACE INTO state (key, value) SELECT 'next_chunk_id', CAST(COALESCE(MAX(id), 0) + 1 AS TEXT)"
                " FROM chunks")
+
+
+@migration
+def m006_sentences(db: sqlite3.Connection) -> None:
+    """Each passage's sentences: offsets in the passage and the source file, speaker, time, and role (content,
+    greeting, question...), so answers quote whole content sentences and cite their minute. A store from before
+    has none until its next `kb ingest` (the chunker version changed, so every file is read once more; nothing is
+    re-embedded); until then answers split passages at query time."""
+    db.executescript(
+        """
+        CREATE TABLE sentences (
+            chunk_id INTEGER NOT NULL REFERENCES chunks(id) ON DELETE CASCADE,
+            ordinal INTEGER NOT NULL,
+            start INTEGER NOT NULL,
+            end INTEGER NOT NULL,
+            char_start INTEGER NOT NULL,
+            char_end INTEGER NOT NULL,
+            speaker TEXT,
+            seconds REAL,
+            role TEXT NOT NULL,
+            PRIMARY KEY (chunk_id, ordinal)
+        );
+        """
+    )

@@ -24,7 +24,8 @@ class SpeakerProfile(BaseModel):
     episode_id: str
     short: str
     full: str
-    role: str | None = None
+    role: str | None = None  # as introduced: "CTO for LATAM at Red Hat"
+    part: str | None = None  # host, co-host or guest
 
 
 def linked_speakers(query: str, profiles: list[SpeakerProfile]) -> set[tuple[str, str]]:

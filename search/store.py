@@ -12,7 +12,7 @@ from typing import TypeVar
 
 import numpy as np
 
-from core.models import Chunk, Document, Episode, Filters, Kind
+from core.models import Chunk, Document, Episode, Filters, Kind, Sentence, SentenceRole
 from search.migrations import migrate
 from search.query import SpeakerProfile
 
@@ -35,6 +35,16 @@ def in_batches(ids: Sequence[_T], size: int = 500) -> Iterator[tuple[Sequence[_T
 def _phrase(term: str) -> str:
     """One word as an FTS5 string literal: whatever it holds, MATCH reads it as a term, not as query syntax."""
     return '"' + term.replace('"', '""') + '"'
+
+
+def _episode_meta(doc: Document) -> dict:
+    """The sidecar metadata plus what the readers and ingest learnt about the speakers (titles, parts)."""
+    meta = dict(doc.meta)
+    if doc.roles:
+        meta["roles"] = doc.roles
+    if doc.speaker_roles:
+        meta["speaker_roles"] = {k: v.value for k, v in doc.speaker_roles.items()}
+    return meta
 
 
 class Store:
@@ -104,7 +114,7 @@ class Store:
             "INSERT INTO episodes (id, title, source, path, kind, content_hash, speakers, meta, ingested_at)"
             " VALUES (?,?,?,?,?,?,?,?,?)",
             (doc.id, doc.title, doc.source, path, doc.kind.value, content_hash, json.dumps(doc.speakers),
-             json.dumps({**doc.meta, "roles": doc.roles} if doc.roles else doc.meta), datetime.now(timezone.utc).isoformat()),
+             json.dumps(_episode_meta(doc)), datetime.now(timezone.utc).isoformat()),
         )
         windows = window_hashes or [[] for _ in chunks]
         for cid, chunk, h, ctx, wins in zip(range(next_id, next_id + len(chunks)), chunks, embed_hashes, contexts,
@@ -118,6 +128,11 @@ class Store:
             self.db.execute("INSERT INTO chunks_fts (rowid, text, context) VALUES (?,?,?)", (cid, chunk.text, ctx))
             self.db.executemany("INSERT INTO windows (chunk_id, ordinal, embed_hash) VALUES (?,?,?)",
                                 [(cid, i, wh) for i, wh in enumerate(wins)])
+            self.db.executemany(
+                "INSERT INTO sentences (chunk_id, ordinal, start, end, char_start, char_end, speaker, seconds, role)"
+                " VALUES (?,?,?,?,?,?,?,?,?)",
+                [(cid, i, x.start, x.end, x.char_start, x.char_end, x.speaker, x.seconds, x.role.value)
+                 for i, x in enumerate(chunk.sentences)])
         self.db.execute("INSERT OR REPLACE INTO state (key, value) VALUES ('next_chunk_id', ?)",
                         (str(next_id + len(chunks)),))
 
@@ -130,6 +145,7 @@ class Store:
     def delete_episode(self, episode_id: str) -> None:
         self.db.execute("DELETE FROM chunks_fts WHERE rowid IN (SELECT id FROM chunks WHERE episode_id=?)", (episode_id,))
         self.db.execute("DELETE FROM windows WHERE chunk_id IN (SELECT id FROM chunks WHERE episode_id=?)", (episode_id,))
+        self.db.execute("DELETE FROM sentences WHERE chunk_id IN (SELECT id FROM chunks WHERE episode_id=?)", (episode_id,))
         self.db.execute("DELETE FROM chunks WHERE episode_id=?", (episode_id,))
         self.db.execute("DELETE FROM episodes WHERE id=?", (episode_id,))
 
@@ -150,8 +166,10 @@ class Store:
         def read() -> list[SpeakerProfile]:
             out = []
             for r in self.db.execute("SELECT id, speakers, meta FROM episodes"):
-                roles = json.loads(r["meta"]).get("roles", {})
-                out += [SpeakerProfile(episode_id=r["id"], short=short, full=full, role=roles.get(short))
+                meta = json.loads(r["meta"])
+                roles, parts = meta.get("roles", {}), meta.get("speaker_roles", {})
+                out += [SpeakerProfile(episode_id=r["id"], short=short, full=full, role=roles.get(short),
+                                       part=parts.get(short))
                         for short, full in json.loads(r["speakers"]).items()]
             return out
 
@@ -254,7 +272,8 @@ class Store:
 
     _SELECT = "SELECT c.*, e.title, e.source FROM chunks c JOIN episodes e ON e.id = c.episode_id"
 
-    def chunks(self, ids: list[int]) -> dict[int, Chunk]:
+    def chunks(self, ids: list[int], sentences: bool = False) -> dict[int, Chunk]:
+        """Chunks by id with their themes, and their sentence records when asked (answers need them, search not)."""
         out: dict[int, Chunk] = {}
         for part, marks in in_batches(ids):
             q = f"{self._SELECT} WHERE c.id IN ({marks})"
@@ -264,7 +283,17 @@ class Store:
             for cid, theme in self.db.execute(tq, part):  # hits and citations show their themes
                 if cid in out:
                     out[cid].themes.append(theme)
+        if sentences:
+            self._add_sentences(out)
         return out
+
+    def _add_sentences(self, chunks: dict[int, Chunk]) -> None:
+        for part, marks in in_batches(list(chunks)):
+            q = f"SELECT * FROM sentences WHERE chunk_id IN ({marks}) ORDER BY chunk_id, ordinal"
+            for r in self.db.execute(q, part):
+                chunks[r["chunk_id"]].sentences.append(Sentence(
+                    start=r["start"], end=r["end"], char_start=r["char_start"], char_end=r["char_end"],
+                    speaker=r["speaker"], seconds=r["seconds"], role=SentenceRole(r["role"])))
 
     def episode_chunks(self, episode_id: str) -> list[Chunk]:
         return [self._chunk(r) for r in self.db.execute(f"{self._SELECT} WHERE c.episode_id=? ORDER BY c.ordinal", (episode_id,))]
@@ -290,7 +319,9 @@ class Store:
         if row is None:
             return []
         q = f"{self._SELECT} WHERE c.episode_id=? AND c.ordinal BETWEEN ? AND ? ORDER BY c.ordinal"
-        return [self._chunk(r) for r in self.db.execute(q, (row[0], row[1] - context, row[1] + context))]
+        out = {r["id"]: self._chunk(r) for r in self.db.execute(q, (row[0], row[1] - context, row[1] + context))}
+        self._add_sentences(out)
+        return list(out.values())
 
     def counts(self) -> tuple[int, int, int]:
         e = self.db.execute("SELECT COUNT(*) FROM episodes").fetchone()[0]

@@ -1,0 +1,80 @@
+"""Each speaker's part in an episode: host, co-host or guest.
+
+Why: an answer attributes a quote as "Maria Bracho (guest, CTO for LATAM at Red Hat)", and a host's questions and
+introductions are not answers. The sidecar's `hosts` / `guests` lists (or `speaker_roles`) decide when given.
+Otherwise the evidence is what a listener would use: the host says so ("I'm your host"), opens and closes the
+episode, asks most of the questions, and is heard across the show's episodes; a co-host is another voice heard
+across the show. Everyone else is a guest.
+"""
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Iterable
+from pathlib import PurePath
+
+from core.models import Document, Kind, SpeakerRole
+
+# Heard in at least this many episodes of a show: one of its regular voices (host or co-host), not a guest.
+RECURRING_EPISODES = 3
+_SAYS_HOST = re.compile(r"\b(?:I(?:'|’)m|I am|this is)\b[^.?!]{0,40}?\b(?:your|the) (?:co-?)?host\b|\byour host\b", re.I)
+
+
+def show_of(source: str) -> str:
+    """The show an episode belongs to: its folder (one folder per show), or the file for a multi-episode export."""
+    parent = PurePath(source).parent
+    return str(parent) if str(parent) not in ("", ".") else source
+
+
+def appearances(episodes: Iterable[tuple[str, Iterable[str]]]) -> Counter[tuple[str, str]]:
+    """(show, full name) -> number of episodes the person speaks in, from (source, full names) per episode."""
+    out: Counter[tuple[str, str]] = Counter()
+    for source, names in episodes:
+        for name in set(names):
+            out[(show_of(source), name)] += 1
+    return out
+
+
+def _declared(doc: Document) -> dict[str, SpeakerRole]:
+    """Parts the sidecar states: `speaker_roles: {name: part}`, or `hosts` / `guests` lists (short or full names)."""
+    by_name = {**{s: s for s in doc.speakers}, **{full: s for s, full in doc.speakers.items()}}
+    out: dict[str, SpeakerRole] = {}
+    lists = [(SpeakerRole.host, doc.meta.get("hosts")), (SpeakerRole.co_host, doc.meta.get("co_hosts")),
+             (SpeakerRole.guest, doc.meta.get("guests"))]
+    for part, names in lists:
+        if isinstance(names, str):
+            names = [names]
+        for name in names or []:
+            if isinstance(name, str) and name in by_name:
+                out[by_name[name]] = part
+    for name, part in (doc.meta.get("speaker_roles") or {}).items():
+        if name in by_name and part in {p.value for p in SpeakerRole}:
+            out[by_name[name]] = SpeakerRole(part)
+    return out
+
+
+def infer_parts(doc: Document, heard: Counter[tuple[str, str]] | None = None) -> dict[str, SpeakerRole]:
+    """Parts for the episode's speakers; `heard` counts each person's episodes per show (see `appearances`)."""
+    turns = [s for s in doc.segments if s.kind == Kind.transcript and s.speaker]
+    speakers = list(dict.fromkeys(s.speaker for s in turns))
+    declared = _declared(doc)
+    if len(speakers) < 2:
+        return {s: declared[s] for s in speakers if s in declared}
+    show = show_of(doc.source)
+    recurs = {s: (heard or Counter())[(show, doc.speakers.get(s, s))] >= RECURRING_EPISODES for s in speakers}
+    questions = Counter({s: 0 for s in speakers})
+    for t in turns:
+        questions[t.speaker] += t.text.count("?")
+    asks_most = max(speakers, key=lambda s: questions[s])
+    says_host = {t.speaker for t in turns[:6] if _SAYS_HOST.search(t.text[:400])}  # "I'm your host, Alexis"
+    evidence = Counter({s: 0 for s in speakers})
+    for s in speakers:
+        evidence[s] += 2 * (s in says_host) + (turns[0].speaker == s) + (turns[-1].speaker == s)
+        evidence[s] += (s == asks_most and questions[s] > 0) + recurs[s]
+    host = next((s for s, p in declared.items() if p == SpeakerRole.host), None)
+    if host is None:
+        host = max(speakers, key=lambda s: (evidence[s], questions[s]))
+    parts = {s: SpeakerRole.co_host if recurs[s] else SpeakerRole.guest for s in speakers}
+    parts[host] = SpeakerRole.host
+    parts.update(declared)
+    return parts

@@ -1,0 +1,60 @@
+"""Sentence roles in context: the host's introduction and questions are not content; the guest's words are."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from core.models import SentenceRole as R, SpeakerRole as P
+from ingest.chunking import chunk_document
+from ingest.roles import assign_roles
+from ingest.speakers import infer_parts
+from tests.ingest.test_chunking import blog_post
+
+BODY = """    Alexis: Welcome to the podcast. I’m your host, Alexis Monville. Today my guest has led teams for twenty years across three continents. Welcome, Maria.
+
+    Maria: Hi, Alexis. I am Maria Bracho. Trust is built when you keep small promises to your team every week.
+
+    Alexis: For many people open source is a mystery and they wonder how it works in practice. Could you explain it?
+
+    Maria: Sure. Open source means sharing the foundations so that everyone can build on them together.
+
+    Alexis: Thank you, Maria, for joining today.
+"""
+
+
+def roles() -> list[tuple[str, str, R]]:
+    doc, text = blog_post(BODY)
+    doc.speaker_roles = infer_parts(doc)
+    chunks = chunk_document(doc, text, max_words=200, min_words=0)
+    assign_roles(doc, chunks)
+    return [(s.speaker, c.text[s.start:s.end], s.role) for c in chunks for s in c.sentences]
+
+
+def test_parts_of_the_interview():
+    doc, _ = blog_post(BODY)
+    assert infer_parts(doc) == {"Alexis": P.host, "Maria": P.guest}
+
+
+def test_roles_in_context():
+    got = {text: role for _, text, role in roles()}
+    assert got["Welcome to the podcast."] == R.greeting
+    assert got["I’m your host, Alexis Monville."] == R.introduction
+    # the host speaking before the guest has said a word: introduction, though its words are plain content
+    assert got["Today my guest has led teams for twenty years across three continents."] == R.introduction
+    assert got["I am Maria Bracho."] == R.introduction
+    assert got["Trust is built when you keep small promises to your team every week."] == R.content
+    # the preamble of a host's question is part of the asking
+    assert got["For many people open source is a mystery and they wonder how it works in practice."] == R.question
+    assert got["Could you explain it?"] == R.question
+    assert got["Sure."] == R.filler
+    assert got["Open source means sharing the foundations so that everyone can build on them together."] == R.content
+    assert got["Thank you, Maria, for joining today."] == R.thanks
+
+
+def test_every_sentence_is_kept_and_traced_to_the_source():
+    doc, text = blog_post(BODY)
+    chunks = chunk_document(doc, text, max_words=200, min_words=0)
+    for c in chunks:
+        for s in c.sentences:
+            assert text[s.char_start:s.char_end] == c.text[s.start:s.end]
+            assert s.speaker in c.speakers
+    assert sum(len(c.sentences) for c in chunks) == len(roles()) == 12

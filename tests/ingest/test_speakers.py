@@ -1,0 +1,56 @@
+"""Speakers' parts in an episode: declared by the sidecar, else inferred from how the episode runs."""
+from __future__ import annotations
+
+from collections import Counter
+
+from core.models import Document, Kind, Segment, SpeakerRole as P
+from ingest.speakers import appearances, infer_parts, show_of
+
+
+def episode(turns: list[tuple[str, str]], source: str = "show/ep1.md", meta: dict | None = None,
+            speakers: dict | None = None) -> Document:
+    segs = [Segment(text=t, char_start=0, char_end=len(t), speaker=s, kind=Kind.transcript) for s, t in turns]
+    names = speakers or {s: s for s, _ in turns}
+    return Document(id="ep", title="Ep", source=source, kind=Kind.transcript, segments=segs, speakers=names,
+                    meta=meta or {})
+
+
+INTERVIEW = [("Ann", "Welcome to the show. What do you do?"), ("Bob", "I build databases at Acme."),
+             ("Ann", "Why databases?"), ("Bob", "Because storage is where the hard problems are."),
+             ("Ann", "Thanks for coming on.")]
+
+
+def test_the_one_who_opens_closes_and_asks_is_the_host():
+    assert infer_parts(episode(INTERVIEW)) == {"Ann": P.host, "Bob": P.guest}
+
+
+def test_saying_so_outweighs_opening_the_episode():
+    turns = [("Bob", "Glad to be here."), ("Ann", "I'm your host, Ann. So, what brings you here?"),
+             ("Bob", "A long story about databases."), ("Bob", "Bye.")]
+    assert infer_parts(episode(turns))["Ann"] == P.host
+
+
+def test_a_regular_voice_of_the_show_besides_the_host_is_a_co_host():
+    turns = [("Ann", "Welcome. What is new?"), ("Cid", "Lots, Ann. Bob, what do you think?"),
+             ("Bob", "Databases are hard."), ("Ann", "Bye.")]
+    heard = appearances([("show/ep%d.md" % i, ["Ann", "Cid"]) for i in range(4)] + [("show/ep1.md", ["Bob"])])
+    assert infer_parts(episode(turns), heard) == {"Ann": P.host, "Cid": P.co_host, "Bob": P.guest}
+
+
+def test_sidecar_lists_decide_by_short_or_full_name():
+    doc = episode(INTERVIEW, meta={"hosts": ["Bob Smith"], "guests": "Ann"},
+                  speakers={"Ann": "Ann Lee", "Bob": "Bob Smith"})
+    assert infer_parts(doc) == {"Ann": P.guest, "Bob": P.host}
+    doc = episode(INTERVIEW, meta={"speaker_roles": {"Ann": "co-host", "Nobody": "host", "Bob": "bogus"}})
+    assert infer_parts(doc)["Ann"] == P.co_host
+
+
+def test_a_monologue_has_no_inferred_parts():
+    assert infer_parts(episode([("Ann", "Today a short solo episode about focus.")])) == {}
+
+
+def test_show_is_the_folder_or_the_file():
+    assert show_of("gotime/go-time-1.md") == "gotime"
+    assert show_of("export.txt") == "export.txt"
+    assert appearances([("a/1.md", ["X", "X"]), ("a/2.md", ["X"]), ("b/1.md", ["X"])]) == Counter(
+        {("a", "X"): 2, ("b", "X"): 1})
