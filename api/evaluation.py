@@ -118,7 +118,8 @@ class Row:
     speaker_ok: bool | None = None  # the hit's speaker(s) include the expected one (when one is expected)
     time_ok: bool | None = None  # the expected time is within the hit's span, give or take 60 s
     abstained: bool | None = None
-    cited_gold: bool | None = None
+    cited_gold: bool | None = None  # a cited passage holds a gold quote
+    quoted_gold: bool | None = None  # the answer's own points quote it (what a reader sees without digging)
     search_ms: float = 0.0
     ask_ms: float | None = None
 
@@ -174,6 +175,7 @@ def summarize(rows: list[Row], k: int) -> dict[str, Any]:
         asked = [r for r in ans if r.abstained is not None]
         if asked:
             out["ask_cites_gold"] = _share([bool(r.cited_gold) for r in asked])
+            out["ask_quotes_gold"] = _share([bool(r.quoted_gold) for r in asked])
             out["ask_false_abstain"] = _share([bool(r.abstained) for r in asked])
     unans = [r for r in rows if not r.answerable and r.abstained is not None]
     if unans:
@@ -199,6 +201,7 @@ def evaluate(kb: KnowledgeBase, questions: list[Question], k: int = 10, mode: Mo
             row.ask_ms = round((time.perf_counter() - t0) * 1000, 1)
             row.abstained = answer.abstained
             row.cited_gold = any(quote_hits(g.quote, c.text) for g in q.gold for c in answer.citations)
+            row.quoted_gold = any(quote_hits(g.quote, c.quote or "") for g in q.gold for c in answer.citations)
         rows.append(row)
     by_cat: dict[str, list[Row]] = defaultdict(list)
     for r in rows:

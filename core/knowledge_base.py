@@ -11,7 +11,7 @@ from ingest import pipeline
 from search.lock import ingest_lock
 from core.models import Answer, Chunk, Episode, Filters, IngestReport, Stats, Kind
 from core.settings import Settings, get_settings
-from search.answer import AnswerPolicy, build_answer
+from search.answer import Speakers, build_answer
 from search.embedding import Embedder, get_embedder
 from search.retrieval import Mode, Retriever
 from search.store import Store
@@ -23,6 +23,9 @@ from search.taxonomy import Taxonomy, load_taxonomy
 from search.themes import ThemeTagger
 
 
+SENTENCE_CACHE = 20_000  # answer sentences whose vectors are kept (~30 MB)
+
+
 class KnowledgeBase:
     def __init__(self, settings: Settings | None = None, embedder: Embedder | None = None):
         self.settings = settings or get_settings()
@@ -32,6 +35,7 @@ class KnowledgeBase:
         self._index_version = -1
         self._lock = threading.Lock()
         self._encode_query = lru_cache(maxsize=1024)(self._encode_one)
+        self._sentence_vectors: dict[str, np.ndarray] = {}  # oldest first (see _encode_texts)
 
     # --- parts, loaded when first needed -----------------------------------------------------------
     @property
@@ -97,15 +101,26 @@ class KnowledgeBase:
 
     def ask(self, question: str, k: int = 5, filters: Filters | None = None) -> Answer:
         """Answer from the top passages and the top spoken ones: a quote with a speaker and a minute is what a
-        citation in a podcast knowledge base is for. A spoken passage only leads if it is about as close to
-        the question as the best passage overall (see AnswerPolicy.lead_within)."""
+        citation in a podcast knowledge base is for, so the guests' own words are candidates even when write-ups
+        about them rank higher."""
         hits = self.search(question, max(k, 8), filters)
-        if not (filters and filters.kind):  # the guests' own words on it, even when notes rank higher
+        if not (filters and filters.kind):
             seen = {h.chunk_id for h in hits}
             spoken = self.search(question, 3, (filters or Filters()).model_copy(update={"kind": Kind.transcript}))
             hits += [h for h in spoken if h.chunk_id not in seen]
-        return build_answer(question, hits, lambda texts: self.embedder.encode(texts),
-                            AnswerPolicy(passages=len(hits)), in_corpus=self.store.has_term, idf=self.store.idf)
+        chunks = self.store.chunks([h.chunk_id for h in hits], sentences=True)
+        return build_answer(question, hits, chunks, self._encode_texts, Speakers.of(self.store.speaker_profiles()),
+                            in_corpus=self.store.has_term, idf=self.store.idf)
+
+    def _encode_texts(self, texts: list[str]) -> np.ndarray:
+        """Vectors for answer sentences, remembered: the same passages come back for related questions."""
+        missing = [t for t in dict.fromkeys(texts) if t not in self._sentence_vectors]
+        if missing:
+            for t, v in zip(missing, self.embedder.encode(missing)):
+                self._sentence_vectors[t] = v
+            while len(self._sentence_vectors) > SENTENCE_CACHE:
+                self._sentence_vectors.pop(next(iter(self._sentence_vectors)))
+        return np.array([self._sentence_vectors[t] for t in texts])
 
     def episodes(self) -> list[Episode]:
         return self.store.episodes()

@@ -1,0 +1,114 @@
+"""Composing the answer a person reads: a few key points, best first, each attributed inline, under a lead line
+that says what the corpus offers.
+
+One point per passage (breadth over repetition), no point that says what a better one already said, and only
+points about as good as the best: a weak fifth point costs the reader more than it gives.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from core.models import Citation, Chunk, Hit, Kind, Point, SpeakerRole
+from search.answer.excerpts import Excerpt
+from search.query import SpeakerProfile
+from text.clock import format_clock
+
+MAX_POINTS = 4
+KEEP_WITHIN = 0.15  # a point scores at least the best point's score minus this
+DUPLICATE = 0.9  # cosine between two excerpts above which the second one repeats the first
+_NUMBERS = ["no", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten"]
+
+
+@dataclass
+class Speakers:
+    """Who is who in each episode: full name, title as introduced, and part (host, co-host, guest)."""
+
+    profiles: dict[tuple[str, str], SpeakerProfile]
+
+    @classmethod
+    def of(cls, profiles: list[SpeakerProfile]) -> "Speakers":
+        return cls({(p.episode_id, p.short): p for p in profiles})
+
+    def get(self, episode_id: str, short: str | None) -> SpeakerProfile | None:
+        return self.profiles.get((episode_id, short)) if short else None
+
+
+def choose(cands: list[Excerpt], totals: list[float], vectors: np.ndarray) -> list[int]:
+    """Indices of the excerpts that become points, best first. `vectors` are the units' (sentences') vectors:
+    two excerpts whose key sentences say the same thing are one point."""
+    order = [int(i) for i in np.argsort(-np.asarray(totals))]
+    if not order:
+        return []
+    floor = totals[order[0]] - KEEP_WITHIN
+    chosen: list[int] = []
+    for i in order:
+        if len(chosen) >= MAX_POINTS or totals[i] < floor:
+            break
+        if any(cands[j].passage == cands[i].passage for j in chosen):
+            continue
+        if any(float(vectors[cands[i].key] @ vectors[cands[j].key]) >= DUPLICATE for j in chosen):
+            continue
+        chosen.append(i)
+    return chosen
+
+
+def _count(n: int, noun: str) -> str:
+    word = _NUMBERS[n] if n < len(_NUMBERS) else str(n)
+    return f"{word} {noun}{'' if n == 1 else 's'}"
+
+
+def lead(points: list[Point]) -> str:
+    """"Three passages in two episodes answer this." (episodes: transcripts and their write-ups; the rest: notes)"""
+    episodes = {p.citation.episode.id for p in points if p.citation.kind in (Kind.transcript, Kind.summary)}
+    documents = {p.citation.episode.id for p in points} - episodes
+    where = [_count(len(episodes), "episode")] if episodes else []
+    if documents:
+        where.append(_count(len(documents), "document"))
+    passages = _count(len(points), "passage")
+    verb = "answers" if len(points) == 1 else "answer"
+    return f"{passages[0].upper()}{passages[1:]} in {' and '.join(where)} {verb} this."
+
+
+def attribution(c: Citation) -> str:
+    """"Maria Bracho (guest, CTO for LATAM at Red Hat), in “Episode” at 00:12:24" or "Notes, “Title”"."""
+    if c.kind == Kind.transcript and c.speaker:
+        about = ", ".join(x for x in (c.speaker_role.value if c.speaker_role else None, c.speaker_title) if x)
+        who = f"{c.speaker_name or c.speaker}" + (f" ({about})" if about else "")
+    elif c.kind == Kind.summary:
+        who = "The episode's write-up"
+    elif c.kind == Kind.discussion:
+        who = "A discussion thread"
+    else:
+        who = "Notes"
+    at = f" at {c.at}" if c.at else ""
+    return f"{who}, in “{c.episode.title}”{at}"
+
+
+def citation(n: int, ex: Excerpt, hit: Hit, chunk: Chunk, speakers: Speakers) -> Citation:
+    profile = speakers.get(chunk.episode_id, ex.speaker)
+    part = profile.part if profile else None
+    return Citation(
+        n=n, chunk_id=hit.chunk_id, text=chunk.text, speaker=ex.speaker or hit.speaker,
+        speaker_name=profile.full if profile else None,
+        speaker_role=SpeakerRole(part) if part else None, speaker_title=profile.role if profile else None,
+        start=hit.start, end=hit.end, at=format_clock(ex.seconds), episode=hit.episode, kind=hit.kind,
+        source=hit.source, char_start=hit.char_start, char_end=hit.char_end, quote=ex.quote,
+        quote_char_start=ex.char_start, quote_char_end=ex.char_end, themes=hit.themes)
+
+
+def points(chosen: list[int], cands: list[Excerpt], hits: list[Hit], passages: list[Chunk],
+           speakers: Speakers) -> list[Point]:
+    out = []
+    for n, i in enumerate(chosen, 1):
+        ex = cands[i]
+        out.append(Point(text=ex.text, citation=citation(n, ex, hits[ex.passage], passages[ex.passage], speakers)))
+    return out
+
+
+def plain_text(lead_line: str, pts: list[Point]) -> str:
+    """The answer as plain text: the lead line, then one numbered, attributed point a line."""
+    lines = [lead_line, ""]
+    lines += [f"{p.citation.n}. {attribution(p.citation)}: “{p.text}” [{p.citation.n}]" for p in pts]
+    return "\n".join(lines)

@@ -1,0 +1,142 @@
+"""Excerpts: the key sentence of a passage with the sentences around it that belong to the same thought.
+
+How a person clips a quote: find the line that answers, then take the lines next to it that say more about the
+same thing (a claim's example, the setup a "that" refers to), up to what reads at a glance. Whole sentences only
+(a quote cut mid-clause reads as a misquote), one speaker only (the attribution says who said it), content
+sentences only (no greeting, introduction, thanks or question: see text.sentence_kinds).
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+from core.models import Chunk, Sentence, SentenceRole
+
+MAX_WORDS = 60  # an excerpt is read at a glance; a single longer sentence stands alone
+MIN_WORDS = 8  # below this a sentence says too little to stand as a point ("It's fun.")
+CONTEXT_WORDS = 20  # a key sentence shorter than this takes its closest neighbour, whatever it says
+BELONGS = 0.5  # cosine between a neighbour and the key sentence from which it continues the same thought
+
+_SPACE = re.compile(r"\s+")
+# disfluencies a reader never misses; the citation keeps the verbatim quote and its offsets. A hesitation goes
+# wherever it stands; "you know" only where commas or a sentence start set it off ("what you know" stays).
+_HESITATION = r"(?:u+h+|u+m+|e+r+m+|h+m+|m+h*m+)"
+_AROUND = re.compile(rf",\s*(?:{_HESITATION}|you know)\s*,", re.I)  # "is, you know, the" -> "is the"
+_AT_END = re.compile(rf",\s*(?:{_HESITATION}|you know)\s*(?=[.;:?!]|$)", re.I)  # "trust, you know." -> "trust."
+_LEADING = re.compile(rf"(?:(?<=^)|(?<=[.!?]\s)|(?<=\bso\s))(?:{_HESITATION}|you know)\s*,?\s*", re.I)
+_BARE = re.compile(rf"\b{_HESITATION}\b,?\s*", re.I)
+_STUTTER = re.compile(r"\b(\w+(?:['’]\w+)?)(?:,?\s+\1\b)+", re.I)  # "the, the" / "it’s, it’s" / "I I"
+
+
+@dataclass
+class Unit:
+    """One admissible sentence of a retrieved passage."""
+
+    passage: int  # rank of its passage in the retrieved list
+    index: int  # its place among the passage's sentences
+    text: str
+    words: int
+    sentence: Sentence
+    block: int  # units of one block are consecutive sentences of one speaker, nothing between them
+
+
+@dataclass
+class Excerpt:
+    """One candidate point: units [first, last] (indices into the unit list), verbatim and as shown."""
+
+    passage: int
+    first: int
+    last: int
+    key: int  # the unit that answers
+    quote: str  # the verbatim text of the passage
+    text: str  # what is shown: whitespace tidied, hesitations dropped
+    speaker: str | None
+    seconds: float | None
+    char_start: int
+    char_end: int
+    words: int
+
+
+def passage_sentences(chunk: Chunk) -> list[Sentence]:
+    """The passage's stored sentences; a store from before sentences were kept gets them split and typed now
+    (offsets in the source are then approximate: the passage's own)."""
+    if chunk.sentences:
+        return chunk.sentences
+    from text.sentence_kinds import sentence_kinds
+    from text.sentences import sentence_spans
+
+    spans = sentence_spans(chunk.text)
+    kinds = sentence_kinds([chunk.text[a:b] for a, b in spans])
+    return [Sentence(start=a, end=b, char_start=chunk.char_start, char_end=chunk.char_end, speaker=chunk.speaker,
+                     seconds=chunk.start, role=k) for (a, b), k in zip(spans, kinds)]
+
+
+def units(passages: list[Chunk], admissible: set[SentenceRole]) -> list[Unit]:
+    """The admissible sentences of the passages, in order, grouped into blocks an excerpt may not leave."""
+    out: list[Unit] = []
+    block = -1
+    for p_i, chunk in enumerate(passages):
+        prev: Sentence | None = None
+        for i, s in enumerate(passage_sentences(chunk)):
+            if s.role not in admissible:
+                prev = None
+                continue
+            between = chunk.text[prev.end:s.start] if prev else None
+            if prev is None or s.speaker != prev.speaker or (between or "").strip():  # a "Name:" label between
+                block += 1
+            text = chunk.text[s.start:s.end]
+            out.append(Unit(passage=p_i, index=i, text=text, words=len(text.split()), sentence=s, block=block))
+            prev = s
+    return out
+
+
+def tidy(quote: str) -> str:
+    """The quote as shown: one line, without "um", "uh", a parenthetical "you know" or a stuttered word."""
+    text = _SPACE.sub(" ", quote).strip()
+    for pattern, by in ((_AROUND, " "), (_AT_END, ""), (_LEADING, ""), (_BARE, "")):
+        text = pattern.sub(by, text)
+    shown = _STUTTER.sub(r"\1", text)
+    shown = re.sub(r"\s+([,.;:?!])", r"\1", _SPACE.sub(" ", shown)).strip(" ,")
+    return shown[:1].upper() + shown[1:] if shown else text
+
+
+def grow(key: int, us: list[Unit], vectors: np.ndarray, terms: list[set[str]] | None = None) -> tuple[int, int]:
+    """The span of units around the key sentence that belongs with it, while it fits MAX_WORDS: a sentence
+    ending in a colon takes what it introduces; a short key sentence takes its closer neighbour; then a neighbour
+    joins if it is close in meaning to the key sentence or holds a question word the excerpt lacks (`terms`:
+    the question words each unit holds)."""
+    first = last = key
+    words = us[key].words
+    held = set((terms or [set()] * len(us))[key])
+
+    def side(i: int) -> bool:
+        return 0 <= i < len(us) and us[i].block == us[key].block and words + us[i].words <= MAX_WORDS
+
+    def closeness(i: int) -> float:
+        return float(vectors[i] @ vectors[key])
+
+    while True:
+        options = [i for i in (first - 1, last + 1) if side(i)]
+        if not options:
+            break
+        if us[last].text.rstrip().endswith(":") and last + 1 in options:
+            pick = last + 1
+        else:
+            adds = [i for i in options if terms and terms[i] - held]
+            pick = max(adds or options, key=closeness)
+            if words >= CONTEXT_WORDS and closeness(pick) < BELONGS and not adds:
+                break
+        first, last = min(first, pick), max(last, pick)
+        words += us[pick].words
+        held |= (terms or [set()] * len(us))[pick]
+    return first, last
+
+
+def excerpt(first: int, last: int, key: int, us: list[Unit], passages: list[Chunk]) -> Excerpt:
+    a, b = us[first].sentence, us[last].sentence
+    quote = passages[us[key].passage].text[a.start:b.end]
+    return Excerpt(passage=us[key].passage, first=first, last=last, key=key, quote=quote, text=tidy(quote),
+                   speaker=a.speaker, seconds=a.seconds, char_start=a.char_start, char_end=b.char_end,
+                   words=sum(u.words for u in us[first:last + 1]))

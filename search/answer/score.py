@@ -1,0 +1,65 @@
+"""How well each sentence, and each excerpt grown around one, answers the question.
+
+Three kinds of evidence, added: how close the key sentence's meaning is to the question (cosine, same encoder as
+search), how much of the question's vocabulary the excerpt covers (weighted by rarity: the words that make the
+question specific), and how well its passage ranked (the ranking also weighs BM25, sentence windows and
+neighbouring passages, which one sentence cannot see).
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from search.answer.excerpts import Excerpt, Unit
+from search.lemmas import lemma_texts, lemmas
+from search.query import query_terms
+
+LEXICAL_WEIGHT = 0.2  # weight of IDF-weighted question-word coverage
+RANK_WEIGHT = 0.1  # weight of the passage's place in the ranking (1 for the first passage, 0 for the last)
+
+Encode = Callable[[list[str]], np.ndarray]
+
+
+@dataclass
+class Sentences:
+    """Per unit: its vector, its cosine to the question, the question words it holds (IDF-weighted shares)."""
+
+    vectors: np.ndarray
+    similarity: np.ndarray
+    terms: list[dict[str, float]]
+    prior: np.ndarray  # its passage's place in the ranking, 1 (first) to 0 (last)
+
+    def coverage(self, ids: range) -> float:
+        held: dict[str, float] = {}
+        for i in ids:
+            held.update(self.terms[i])
+        return sum(held.values())
+
+    def fit(self, ex: Excerpt) -> float:
+        """How well the excerpt itself answers: its key sentence's meaning, all its sentences' words."""
+        return float(self.similarity[ex.key]) + LEXICAL_WEIGHT * self.coverage(range(ex.first, ex.last + 1))
+
+    def total(self, ex: Excerpt) -> float:
+        return self.fit(ex) + RANK_WEIGHT * float(self.prior[ex.key])
+
+
+def question_terms(question: str, idf: Callable[[str], float]) -> dict[str, float]:
+    """The question's content lemmas with their share of its total IDF weight."""
+    terms = {lem for lem in lemmas(question) if query_terms(lem)}
+    weights = {t: idf(t) for t in terms}
+    total = sum(weights.values())
+    return {t: w / total for t, w in weights.items()} if total else {}
+
+
+def score_sentences(question: str, us: list[Unit], passages: int, encode: Encode,
+                    idf: Callable[[str], float] | None = None) -> Sentences:
+    """Every unit encoded once, with the question, in one batch."""
+    vecs = encode([question] + [u.text for u in us])
+    q, vectors = vecs[0], vecs[1:]
+    wanted = question_terms(question, idf) if idf is not None else {}
+    terms = [{t: w for t, w in wanted.items() if t in set(lem)} for lem in lemma_texts([u.text for u in us])] \
+        if wanted else [{} for _ in us]
+    prior = 1 - np.array([u.passage for u in us], dtype=float) / max(passages - 1, 1)
+    return Sentences(vectors=vectors, similarity=vectors @ q, terms=terms, prior=prior)

@@ -1,0 +1,202 @@
+"""Extractive answers: attributed key points of whole content sentences, built with a tiny topic encoder."""
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+
+from core.models import Chunk, EpisodeRef, Hit, Kind, Sentence, SentenceRole as R, SpeakerRole
+from search.answer import NO_ANSWER, Speakers, build_answer, unknown_names
+from search.answer.excerpts import MAX_WORDS, tidy
+from search.query import SpeakerProfile
+
+TOPICS = ["trust", "hiring", "focus", "bread", "promise"]
+
+
+def encode(texts: list[str]) -> np.ndarray:
+    """One dimension per topic word (prefix match), plus a faint shared dimension so no vector is zero."""
+    out = np.zeros((len(texts), len(TOPICS) + 1), dtype=np.float32)
+    for i, text in enumerate(texts):
+        for word in re.findall(r"\w+", text.lower()):
+            for j, topic in enumerate(TOPICS):
+                if word.startswith(topic):
+                    out[i, j] += 1
+        out[i, -1] = 0.1
+    return out / np.linalg.norm(out, axis=1, keepdims=True)
+
+
+def passage(cid: int, sentences: list[tuple[str, str | None, R]], kind: Kind = Kind.transcript,
+            start: float | None = 60.0) -> tuple[Hit, Chunk]:
+    """A passage from (text, speaker, role) sentences; a change of speaker starts a "Name: " labelled line."""
+    text, sents, prev = "", [], object()
+    for i, (s, speaker, role) in enumerate(sentences):
+        if text:
+            text += "\n" if speaker != prev else " "
+        if speaker != prev and len({sp for _, sp, _ in sentences}) > 1 and speaker:
+            text += f"{speaker}: "
+        a = len(text)
+        text += s
+        sents.append(Sentence(start=a, end=len(text), char_start=1000 * cid + a, char_end=1000 * cid + len(text),
+                              speaker=speaker, seconds=None if start is None else start + 10 * i, role=role))
+        prev = speaker
+    speakers = list(dict.fromkeys(sp for _, sp, _ in sentences if sp))
+    chunk = Chunk(id=cid, episode_id=f"ep{cid}", episode_title=f"Episode {cid}", ordinal=0, text=text,
+                  speaker=speakers[0] if speakers else None, speakers=speakers, start=start,
+                  end=None if start is None else start + 60, char_start=1000 * cid, char_end=1000 * cid + len(text),
+                  source=f"ep{cid}.txt", kind=kind, sentences=sents)
+    hit = Hit(chunk_id=cid, text=text, score=1.0 / cid, speaker=chunk.speaker, speakers=speakers,
+              start="00:01:00" if start else None, end="00:02:00" if start else None,
+              episode=EpisodeRef(id=chunk.episode_id, title=chunk.episode_title), source=chunk.source, kind=kind,
+              char_start=chunk.char_start, char_end=chunk.char_end)
+    return hit, chunk
+
+
+def answer(question: str, *passages: tuple[Hit, Chunk], **kw):
+    hits = [h for h, _ in passages]
+    return build_answer(question, hits, {c.id: c for _, c in passages}, encode, **kw)
+
+
+C = R.content
+SPEAKERS = Speakers.of([SpeakerProfile(episode_id="ep1", short="Maria", full="Maria Bracho", role="CTO at Red Hat",
+                                       part="guest"),
+                        SpeakerProfile(episode_id="ep1", short="Alexis", full="Alexis Monville", part="host")])
+INTERVIEW = passage(1, [
+    ("Welcome to the podcast about trust.", "Alexis", R.greeting),
+    ("I am Maria and I talk about trust.", "Maria", R.introduction),
+    ("How do you build trust with a new team?", "Alexis", R.question),
+    ("Trust grows when you keep the small promises you make to your team.", "Maria", C),
+    ("Keeping a promise every single week is how the team learns to rely on you.", "Maria", C),
+    ("Thank you, that was about trust.", "Alexis", R.thanks),
+])
+
+
+def test_a_point_is_whole_content_sentences_attributed_inline():
+    ans = answer("How do leaders build trust?", INTERVIEW, speakers=SPEAKERS)
+    assert not ans.abstained and len(ans.points) == 1
+    [p] = ans.points
+    c = p.citation
+    assert c.quote == ("Trust grows when you keep the small promises you make to your team. Keeping a promise every "
+                       "single week is how the team learns to rely on you.")  # the key sentence and the one it leads to
+    assert c.quote in c.text and p.text == c.quote
+    assert (c.speaker, c.speaker_name, c.speaker_role, c.speaker_title) == (
+        "Maria", "Maria Bracho", SpeakerRole.guest, "CTO at Red Hat")
+    assert (c.at, c.episode.title, c.n, c.chunk_id) == ("00:01:30", "Episode 1", 1, 1)
+    assert (c.quote_char_start, c.quote_char_end) == (1000 + c.text.index(c.quote), 1000 + c.text.index(c.quote) + len(c.quote))
+    assert ans.lead == "One passage in one episode answers this."
+    assert ans.answer == ("One passage in one episode answers this.\n\n1. Maria Bracho (guest, CTO at Red Hat), in "
+                          f"“Episode 1” at 00:01:30: “{c.quote}” [1]")
+
+
+def test_greetings_introductions_questions_and_thanks_are_never_quoted():
+    ans = answer("trust", INTERVIEW, speakers=SPEAKERS)
+    for noise in ("Welcome", "I am Maria", "How do you", "Thank you"):
+        assert noise not in ans.answer
+    only_noise = passage(2, [("Welcome to the show about trust and more trust.", "Alexis", R.greeting),
+                             ("Thanks for having me to talk about trust.", "Maria", R.thanks)])
+    ans = answer("trust", only_noise)
+    assert ans.abstained and ans.reason and ans.closest[0].chunk_id == 2
+
+
+def test_who_is_questions_may_quote_an_introduction():
+    intro = passage(3, [("I am Maria and my role is to lead trust and hiring at Red Hat.", "Maria", R.introduction)])
+    assert answer("How does Maria do trust and hiring?", intro).abstained
+    assert not answer("Who is Maria, the trust and hiring lead?", intro).abstained
+
+
+def test_an_excerpt_never_leaves_its_speaker_and_never_passes_the_word_budget():
+    turns = passage(4, [("Trust is a promise kept, again and again, over a long time.", "Ann", C),
+                        ("Trust is also about hiring people who keep promises.", "Bob", C)])
+    ans = answer("trust", turns)
+    assert all(p.citation.quote.count(":") == 0 and "\n" not in p.citation.quote for p in ans.points)
+    long = passage(5, [(f"Trust sentence {i} is about trust and promises and focus at work.", "Ann", C)
+                       for i in range(12)])
+    [p] = answer("trust", long).points
+    assert len(p.citation.quote.split()) <= MAX_WORDS
+    assert p.citation.quote.endswith(".")  # whole sentences
+
+
+def test_a_sentence_ending_in_a_colon_takes_what_it_introduces():
+    listed = passage(6, [("My advice on trust for every new manager who joins a team is simple, and it fits on one short line:", None, C),
+                         ("• keep promises", None, C), ("Bread is unrelated to anything here at all.", None, C)],
+                     kind=Kind.note, start=None)
+    [p] = answer("advice on trust", listed).points
+    assert p.citation.quote.endswith("• keep promises")
+
+
+def test_near_duplicates_and_second_points_of_one_passage_are_dropped():
+    a = passage(7, [("Trust grows when you keep the small promises you make.", "Ann", C)])
+    b = passage(8, [("Trust grows when you keep small promises to people.", "Bob", C)])
+    c = passage(9, [("Trust and hiring go together for a new manager at work.", "Cy", C)])
+    ans = answer("trust", a, b, c)
+    assert [p.citation.chunk_id for p in ans.points] == [7, 9]
+    assert ans.lead == "Two passages in two episodes answer this."
+    assert [p.citation.n for p in ans.points] == [1, 2] and ans.citations == [p.citation for p in ans.points]
+
+
+def test_points_come_best_first():
+    weak = passage(10, [("Focus matters, and trust matters a bit too for the team.", None, C)], Kind.note, None)
+    strong = passage(11, [("Trust is what the whole team needs every single day.", "Ann", C)])
+    ans = answer("trust", weak, strong)
+    assert ans.points[0].citation.chunk_id == 11
+    assert re.findall(r"\[(\d)\]", ans.answer) == [str(p.citation.n) for p in ans.points]
+
+
+def test_notes_are_attributed_as_notes_and_counted_as_documents():
+    note = passage(12, [("Leaders earn trust when they keep promises, and they focus on it.", None, C)], Kind.note, None)
+    ans = answer("trust promises", note, INTERVIEW, speakers=SPEAKERS)
+    assert "Notes, in “Episode 12”:" in ans.answer
+    assert ans.lead == "Two passages in one episode and one document answer this."
+
+
+@pytest.mark.parametrize("said,shown", [
+    ("Um, trust is, you know, the the thing that, uh, holds a team together.",
+     "Trust is the thing that holds a team together."),
+    ("So you know, it’s, it’s hmm about trust, you know.", "So it’s about trust."),
+    ("You know, trust is what you know best, um.", "Trust is what you know best."),
+    ("I know you know the umbrella rule.", "I know you know the umbrella rule."),
+])
+def test_tidy(said, shown):
+    assert tidy(said) == shown
+
+
+def test_shown_text_drops_hesitations_but_the_citation_keeps_the_verbatim_quote():
+    um = passage(13, [("Um, trust is, you know, the the thing that, uh, holds a team together.", "Ann", C)])
+    [p] = answer("trust", um).points
+    assert p.text == "Trust is the thing that holds a team together."
+    assert p.citation.quote == "Um, trust is, you know, the the thing that, uh, holds a team together."
+
+
+def test_abstains_when_nothing_is_close_and_lists_the_closest_passages():
+    ans = answer("What is a good recipe for sourdough?", INTERVIEW)
+    assert ans.abstained and ans.answer == NO_ANSWER and ans.citations == [] and ans.points == []
+    assert [h.chunk_id for h in ans.closest] == [1] and ans.reason
+
+
+def test_abstains_when_the_question_names_something_the_corpus_never_mentions():
+    known = {"trust", "maria"}
+    ans = answer("How does a RACI matrix help trust?", INTERVIEW, in_corpus=lambda t: t in known)
+    assert ans.abstained and "RACI" in ans.reason
+    assert not answer("How does Maria build trust?", INTERVIEW, in_corpus=lambda t: t in known).abstained
+    assert unknown_names("How should a RACI matrix be used by Satya Nadella?", lambda t: False) == [
+        "Nadella", "RACI", "Satya"]
+
+
+def test_quantity_questions_need_a_number_in_the_answer():
+    assert answer("How many trust promises matter?", INTERVIEW).abstained
+    counted = passage(14, [("Trust grows when you keep the three small promises you make each week.", "Ann", C)])
+    assert not answer("How many trust promises matter?", counted).abstained
+
+
+def test_a_store_without_sentence_records_still_answers():
+    hit, chunk = passage(15, [("Trust grows when you keep the small promises you make.", "Ann", C)])
+    chunk.sentences = []
+    ans = answer("trust", (hit, chunk))
+    assert not ans.abstained and ans.points[0].citation.quote in chunk.text
+
+
+@pytest.mark.parametrize("question", ["trust", "How do I hire for trust?"])
+def test_every_marker_matches_a_citation(question):
+    ans = answer(question, INTERVIEW, passage(16, [("Hiring for trust means checking references twice.", "Bo", C)]))
+    markers = [int(n) for n in re.findall(r"\[(\d+)\]", ans.answer)]
+    assert markers == [c.n for c in ans.citations] == list(range(1, len(ans.citations) + 1))
