@@ -8,6 +8,7 @@ from typing import Annotated, Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from ingest.readers import ReaderError
@@ -98,18 +99,37 @@ def ask(question: str, k: K = 5, speaker: Speaker = None, episode: EpisodeOpt = 
     answer = _query_kb().ask(question, k, Filters(speaker=speaker, episode=episode, kind=kind, themes=theme or []))
     if as_json:
         return _dump(answer.model_dump(mode="json"))
-    out.print(answer.answer, highlight=False)
+    _print_answer(answer)
+
+
+def _print_answer(answer) -> None:
+    """The lead line, then each point as a quote under who said it, where and when; sources last."""
+    from search.answer.compose import attribution
+
     if answer.abstained:
+        out.print(answer.answer, highlight=False)
+        if answer.reason:
+            out.print(f"[dim]Why: {escape(answer.reason)}.[/dim]", highlight=False)
         out.print("\n[bold]Closest matches:[/bold]")
         for h in answer.closest[:3]:
-            out.print(f"- {h.speaker or h.kind.value}, {h.episode.title}" + (f" @ {h.start}" if h.start else "")
-                      + f": {h.text[:200]}…", highlight=False)
+            out.print(f"- {escape(h.speaker or h.kind.value)}, {escape(h.episode.title)}"
+                      + (f" @ {h.start}" if h.start else "") + f": {escape(h.text[:200])}…", highlight=False)
         return
+    if answer.generated:
+        out.print(escape(answer.answer), highlight=False)
+        out.print()
+    out.print(f"[bold]{escape(answer.lead)}[/bold]", highlight=False)
+    if answer.reason:
+        out.print(f"[dim]{escape(answer.reason)}[/dim]", highlight=False)
+    for p in answer.points:
+        c = p.citation
+        out.print(f"\n[bold cyan][{c.n}][/bold cyan] “{escape(p.text)}”", highlight=False)
+        out.print(f"    [cyan]— {escape(attribution(c))}[/cyan]", highlight=False)
     out.print()
     for c in answer.citations:
-        when = f" @ {c.start}" if c.start else ""
-        out.print(f"[bold][{c.n}][/bold] [cyan]{c.speaker or 'notes'}[/cyan], “{c.episode.title}”{when} "
-                  f"[dim]({c.source}, chars {c.char_start}–{c.char_end})[/dim]", highlight=False)
+        span = f"chars {c.quote_char_start}–{c.quote_char_end}" if c.quote_char_start is not None else \
+            f"chars {c.char_start}–{c.char_end}"
+        out.print(f"[dim][{c.n}] {escape(c.source)}, {span}[/dim]", highlight=False)
 
 
 @app.command()

@@ -193,38 +193,73 @@
     ui.results.append(el("ol", { class: "list" }, hits.map((h) => el("li", {}, passageCard(h, ts)))));
   }
 
+  /** "Maria Bracho · guest, CTO for LATAM at Red Hat", or "Notes" / "Episode write-up" for unspoken text. */
+  function citedWho(c) {
+    if (c.kind === "transcript" && c.speaker) {
+      const about = [c.speaker_role, c.speaker_title].filter(Boolean).join(", ");
+      return { name: c.speaker_name || fullName(c.episode.id, c.speaker), about };
+    }
+    const kinds = { summary: "Episode write-up", discussion: "Discussion thread" };
+    return { name: kinds[c.kind] || "Notes", about: "" };
+  }
+
+  function citeButton(c, ts) {
+    const who = citedWho(c).name;
+    return el("button", { type: "button", class: "cite", "data-n": c.n,
+      "aria-label": `Citation ${c.n}: ${who}, ${c.episode.title}, show in context`,
+      onclick: () => openContext(c.chunk_id, ts) }, String(c.n));
+  }
+
+  /** One key point: the excerpt as a quote, then who said it, in which episode, when. */
+  function pointCard(p, ts) {
+    const c = p.citation;
+    const who = citedWho(c);
+    return el("li", { class: "point" },
+      el("blockquote", { class: "point-text" }, highlight(p.text, ts)),
+      el("div", { class: "meta point-meta" }, citeButton(c, ts),
+        el("span", { class: c.speaker ? "speaker" : "section" }, who.name),
+        who.about ? el("span", { class: "about" }, who.about) : null,
+        episodeButton(c.episode),
+        timeNode(c.episode.id, c.at || c.start, seconds(c.at || c.start))));
+  }
+
+  /** Generated text, "sentence [1] sentence [2]", with each marker a citation button. */
+  function citedText(text, byN, ts) {
+    const para = el("p", { class: "answer-text generated" });
+    let last = 0;
+    for (const m of text.matchAll(/\s*\[(\d+)\]/g)) {
+      para.append(document.createTextNode(text.slice(last, m.index)));
+      const c = byN.get(+m[1]);
+      para.append(c ? citeButton(c, ts) : document.createTextNode(m[0]));
+      last = m.index + m[0].length;
+    }
+    para.append(document.createTextNode(text.slice(last)));
+    return para;
+  }
+
   function renderAnswer(ans) {
     clear(ui.answer);
     clear(ui.results);
     ui.answer.hidden = false;
     const ts = terms(ans.question);
-    const byN = new Map(ans.citations.map((c) => [c.n, c]));
-    const para = el("p", { class: "answer-text" });
     if (ans.abstained) {
       ui.answer.append(el("div", { class: "answer-card abstained" },
         el("h2", { class: "answer-label" }, "No answer found"),
         el("p", { class: "answer-text" }, ans.answer || "The transcripts do not seem to cover this question."),
+        ans.reason ? el("p", { class: "muted reason" }, `Why: ${ans.reason}.`) : null,
         ans.closest && ans.closest.length ? el("p", { class: "muted" }, "These are the closest passages:") : null));
       if (ans.closest && ans.closest.length) {
         ui.results.append(el("ol", { class: "list" }, ans.closest.map((h) => el("li", {}, passageCard(h, ts)))));
       }
       return;
     }
-    // "sentence [1] sentence [2]" -> text nodes and citation buttons
-    let last = 0;
-    for (const m of ans.answer.matchAll(/\s*\[(\d+)\]/g)) {
-      para.append(document.createTextNode(ans.answer.slice(last, m.index)));
-      const n = +m[1];
-      const c = byN.get(n);
-      para.append(c
-        ? el("button", { type: "button", class: "cite", "data-n": n,
-            "aria-label": `Citation ${n}: ${fullName(c.episode.id, c.speaker) || c.episode.title}, show in context`,
-            onclick: () => openContext(c.chunk_id, ts) }, String(n))
-        : document.createTextNode(m[0]));
-      last = m.index + m[0].length;
-    }
-    para.append(document.createTextNode(ans.answer.slice(last)));
-    ui.answer.append(el("div", { class: "answer-card" }, el("h2", { class: "answer-label" }, "Answer"), para));
+    const byN = new Map(ans.citations.map((c) => [c.n, c]));
+    const card = el("div", { class: "answer-card" }, el("h2", { class: "answer-label" }, "Answer"));
+    if (ans.generated) card.append(citedText(ans.answer, byN, ts));
+    if (ans.lead) card.append(el("p", { class: "lead" }, ans.lead));
+    if (!ans.generated && ans.reason) card.append(el("p", { class: "muted reason" }, ans.reason));
+    card.append(el("ol", { class: "points" }, (ans.points || []).map((p) => pointCard(p, ts))));
+    ui.answer.append(card);
     if (ans.citations.length) {
       ui.results.append(el("h2", { class: "section-title" }, "Sources"),
         el("ol", { class: "list citations" }, ans.citations.map((c) =>

@@ -68,14 +68,18 @@ def test_ask_shape(client):
     r = client.post("/ask", json={"question": "How do you build momentum with small wins?", "k": 3})
     assert r.status_code == 200
     body = r.json()
-    assert {"answer", "abstained", "citations"} <= body.keys()
-    assert body["abstained"] is False
-    assert body["answer"].endswith("Then you build momentum with small wins every week. [1]")  # short sentences join the next
-    [c] = body["citations"]
-    assert CITATION_KEYS <= c.keys()
-    assert c["n"] == 1 and "small wins" in c["text"] and c["speaker"] == "Maria" and c["source"] == "blog.txt"
+    assert {"answer", "abstained", "citations", "lead", "points", "generated"} <= body.keys()
+    assert body["abstained"] is False and body["generated"] is False
+    assert body["lead"] == "One passage in one episode answers this."
+    [point] = body["points"]
+    c = point["citation"]
+    assert CITATION_KEYS <= c.keys() and body["citations"] == [c]
+    assert c["n"] == 1 and "small wins" in c["quote"] and c["quote"] in c["text"] and c["speaker"] == "Maria"
+    assert (c["speaker_name"], c["speaker_role"], c["source"]) == ("Maria Bracho", "guest", "blog.txt")
     assert c["episode"] == {"id": TRANSCRIPT_ID, "title": "Leading Change with Maria Bracho"}
-    assert CLOCK.match(c["start"]) and CLOCK.match(c["end"])
+    assert CLOCK.match(c["start"]) and CLOCK.match(c["end"]) and CLOCK.match(c["at"])
+    assert point["text"] in body["answer"] and body["answer"].startswith(body["lead"])
+    assert body["answer"].rstrip().endswith("[1]")
 
 
 def test_ask_with_filters(client):
@@ -115,6 +119,18 @@ def test_chunk_with_context_returns_neighbours(client):
     assert all(c["episode_id"] == "team-notes" for c in body["context"])
     alone = client.get(f"/chunks/{middle}").json()
     assert [c["id"] for c in alone["context"]] == [middle]
+
+
+def test_chunk_shows_its_sentences_with_speaker_time_and_role(client):
+    hit = client.get("/search", params={"q": "momentum small wins", "episode": TRANSCRIPT_ID}).json()["results"][0]
+    chunk = client.get(f"/chunks/{hit['chunk_id']}").json()["chunk"]
+    sentences = chunk["sentences"]
+    assert sentences and all(chunk["text"][s["start"]:s["end"]] for s in sentences)
+    assert {s["role"] for s in sentences} <= {"content", "greeting", "introduction", "thanks", "sign-off", "sponsor",
+                                              "question", "filler"}
+    assert "content" in {s["role"] for s in sentences}
+    assert all(s["speaker"] in chunk["speakers"] and CLOCK.match("00:00:00") and s["seconds"] is not None
+               for s in sentences)
 
 
 def test_unknown_chunk_is_404(client):
