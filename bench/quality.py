@@ -49,6 +49,8 @@ def main() -> int:
     ap.add_argument("--no-ask", action="store_true", help="score /search only")
     ap.add_argument("--timeout", type=float, default=900, help="seconds to wait for the server to come up")
     ap.add_argument("--out", type=Path, default=RESULTS / "quality.json")
+    ap.add_argument("--answers-out", type=Path, help="keep every /ask reply beside its question (score.py's "
+                                                     "--answers-out), the input of bench/judging.py")
     args = ap.parse_args()
 
     tmp = None if args.data_dir else Path(tempfile.mkdtemp(prefix="kb-quality-"))
@@ -68,6 +70,8 @@ def main() -> int:
                 scored = work / "score-out.json"
                 cmd = [sys.executable, str(args.score), "--questions", str(args.questions), "--url", url,
                        "--k", str(args.k), "--json", str(scored)] + (["--no-ask"] if args.no_ask else [])
+                if args.answers_out:
+                    cmd += ["--answers-out", str(args.answers_out.resolve())]
                 done = subprocess.run(cmd, capture_output=True, text=True)
         except RuntimeError as exc:
             console.print(f"[red]{exc}[/red]\n{log_path.read_text()[-3000:]}")
