@@ -190,13 +190,15 @@ _CAPITALISED = re.compile(r"(?<![\w’'])[A-Z][\w’'&-]*")
 
 def names_in(sentence: str) -> list[str]:
     """Names and acronyms a sentence states: capitalised words except its first word (any sentence starts with
-    one), "I", single letters (initials) and words inside quotations (the quotation rule checks those)."""
+    one) unless that is an acronym, "I", single letters (initials) and words inside quotations (the quotation rule
+    checks those)."""
     text = _without_markers(sentence)
     quoted = quoted_spans(text)
     first = re.search(r"[A-Za-z]", text)
     out = []
     for m in _CAPITALISED.finditer(text):
-        if first and m.start() == first.start() or any(s <= m.start() < e for s, e, _ in quoted):
+        at_start = first and m.start() == first.start() and not re.fullmatch(r"[A-Z]{2,}s?", m.group())
+        if at_start or any(s <= m.start() < e for s, e, _ in quoted):
             continue
         word = re.sub(r"[’']s?$", "", m.group())
         if len(word) > 1 and re.split(r"[’']", word)[0] != "I" and word not in out:

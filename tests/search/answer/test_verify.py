@@ -59,6 +59,7 @@ def test_names_must_be_in_a_cited_passage_or_its_speaker(excerpts):
     verdict = verify_sentence("Maria Bracho learned this at Google [1].", excerpts)
     assert not verdict.kept and "Google" in verdict.reason
     assert not verify_sentence("Trust is the foundation, says Maria Bracho [2].", excerpts).kept  # [2] is Alexis
+    assert not verify_sentence("AWS taught Maria Bracho to let go of the code [1].", excerpts).kept  # an acronym
     assert verify_sentence("The Bracho-led team grew to forty [1].", excerpts).kept
     assert not verify_sentence("The Bracho-Smith team grew to forty [1].", excerpts).kept
 
