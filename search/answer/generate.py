@@ -95,7 +95,8 @@ def build_messages(question: str, points: Sequence[Point]) -> list[dict[str, str
         lines += [f"Key excerpt: {p.text.strip()}" for p in group if p.text.strip() != group[0].citation.text.strip()]
         blocks.append("\n".join(lines))
     user = f"Question: {question.strip()}\n\nExcerpts:\n\n" + "\n\n".join(blocks) + (
-        "\n\nAnswer the question from these excerpts only, citing them as [n].")
+        "\n\nAnswer the question from these excerpts only. End each sentence with the number of the excerpt it "
+        "comes from, e.g. [1].")
     return [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": user}]
 
 

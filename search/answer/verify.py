@@ -1,12 +1,13 @@
 """Verify a generated answer sentence by sentence against the excerpts it cites, before anything is shown.
 
-A language model writes fluent sentences whether or not the excerpts support them. Four rules catch what a
+A language model writes fluent sentences whether or not the excerpts support them. Five rules catch what a
 reader cannot check at a glance, each a function below that returns why a sentence fails (or None):
 
 1. `cites_known_excerpts`: the sentence cites at least one excerpt, and only excerpts that exist;
-2. `quotes_are_verbatim`: what it puts in quotation marks is what a cited passage says;
-3. `names_are_cited`: the names and acronyms it states are in a cited passage (or its speaker and episode);
-4. `numbers_are_cited`: the numbers it states are in a cited passage ("ten" and "10" are the same number).
+2. `says_something`: it states more than who said it and where (small models echo an excerpt's heading);
+3. `quotes_are_verbatim`: what it puts in quotation marks is what a cited passage says;
+4. `names_are_cited`: the names and acronyms it states are in a cited passage (or its speaker and episode);
+5. `numbers_are_cited`: the numbers it states are in a cited passage ("ten" and "10" are the same number).
 
 A sentence that fails any rule is dropped with the reason. The rules are lexical on purpose: they cannot tell a
 faithful paraphrase from a loose one, but they catch an invented quote, name, number or source, the errors that
@@ -61,7 +62,7 @@ def reply_sentences(text: str, final: bool = True) -> tuple[list[str], str]:
         sentences.extend(found + ([rest] if rest.strip() else []))
     rest = ""
     if not final:
-        found, rest = _line_sentences(last, final=False)
+        found, rest = _line_sentences(_LIST_ITEM.sub("", last), final=False)
         sentences.extend(found)
     return [s.strip() for s in sentences if s.strip()], rest
 
@@ -69,8 +70,8 @@ def reply_sentences(text: str, final: bool = True) -> tuple[list[str], str]:
 def _line_sentences(line: str, final: bool) -> tuple[list[str], str]:
     out, start = [], 0
     for m in _END.finditer(line):
-        if m.start() < start:
-            continue
+        if m.start() < start or not re.search(r"\w", _MARKER.sub("", line[start:m.start()])):
+            continue  # markers with nothing before them belong to what follows ("[1] Tamar says ...")
         after = line[m.end():]
         if not after.strip():
             if final:
@@ -156,6 +157,20 @@ def cites_known_excerpts(cites: Sequence[int], excerpts: Mapping[int, object]) -
     return None
 
 
+# the words the prompt puts around each excerpt besides who, where and when (search.answer.generate.describe)
+_HEADING_WORDS = set("a written note an unnamed speaker in at passage key excerpt".split())
+
+
+def says_something(sentence: str, about: str) -> str | None:
+    """A sentence must state something: one made only of markers, or only of who said it, their role and the
+    episode (a small model echoing the excerpt's heading, "[1] Tamar Bercovici (VP of Engineering at Box)"), is
+    true and tells the reader nothing."""
+    words = set(_plain(_without_markers(sentence)).split())
+    if not words - set(_plain(about).split()) - _HEADING_WORDS:
+        return "says nothing but who said it and where" if words else "says nothing"
+    return None
+
+
 _QUOTES = [
     re.compile(r"“([^”]+)”"),
     re.compile(r'"([^"]+)"'),
@@ -176,7 +191,8 @@ def quoted_spans(sentence: str) -> list[tuple[int, int, str]]:
 
 def quotes_are_verbatim(sentence: str, said: str) -> str | None:
     """Quotation marks promise the speaker's own words: each quotation must appear in a cited passage (case,
-    punctuation and spacing aside). An ellipsis inside a quotation marks words left out: each part must appear."""
+    punctuation and spacing aside), or be its episode's title. An ellipsis inside a quotation marks words left
+    out: each part must appear."""
     source = f" {_plain(said)} "
     for _, _, quote in quoted_spans(sentence):
         for part in re.split(r"\.\.\.|…", quote):
@@ -302,8 +318,9 @@ def verify_sentence(sentence: str, excerpts: Mapping[int, Sequence[Point]]) -> V
     if reason is None:
         cited = [p for n in cites for p in excerpts[n]]
         said, about = _said(cited), _about(cited)
-        reason = (quotes_are_verbatim(sentence, said) or names_are_cited(sentence, said, about)
-                  or numbers_are_cited(sentence, said, about))
+        titles = "\n".join(p.citation.episode.title for p in cited)
+        reason = (says_something(sentence, about) or quotes_are_verbatim(sentence, f"{said}\n{titles}")
+                  or names_are_cited(sentence, said, about) or numbers_are_cited(sentence, said, about))
     return Verdict(text=sentence, cites=cites, kept=reason is None, reason=reason)
 
 

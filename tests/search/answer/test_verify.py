@@ -32,6 +32,24 @@ def test_a_streamed_sentence_is_complete_only_once_the_next_one_begins():
     assert reply_sentences("Trust comes first [2].\nNo", final=False) == (["Trust comes first [2]."], "No")
 
 
+def test_markers_that_open_a_line_belong_to_what_follows():
+    assert reply_sentences("[1] Maria Bracho says so.\n[2] Alexis agrees.")[0] == [
+        "[1] Maria Bracho says so.", "[2] Alexis agrees."]
+    # after an end mark, markers are the previous sentence's: "... so. [2]" is the usual style
+    assert reply_sentences("[1] Maria Bracho says so. [2] Alexis agrees.")[0] == [
+        "[1] Maria Bracho says so. [2]", "Alexis agrees."]
+    assert reply_sentences("Maria Bracho says so.\n[1]")[0] == ["Maria Bracho says so.", "[1]"]
+
+
+def test_a_sentence_must_say_more_than_who_and_where(excerpts):
+    # SmolLM2-135M echoing the heading of an excerpt (the manual check)
+    echo = verify_sentence('[1] Maria Bracho (guest, CTO for LATAM at Red Hat), in "Leading Change with Maria '
+                           'Bracho", at 00:12:24', excerpts)
+    assert not echo.kept and echo.reason == "says nothing but who said it and where"
+    assert verify_sentence("[1]", excerpts).reason == "says nothing"
+    assert verify_sentence("Maria Bracho is the guest [1].", excerpts).kept
+
+
 def test_citation_markers():
     assert cited_numbers("A [1][3] b [1, 2].") == [1, 3, 2]
     assert cited_numbers("No markers, or a year in brackets (2019).") == []
@@ -47,6 +65,8 @@ def test_quotes_must_be_verbatim_in_a_cited_passage(excerpts):
     assert verify_sentence('She says the hard part was "Letting go of the code!" [1].', excerpts).kept
     assert verify_sentence("She says “you have to trust people … decisions” [1].", excerpts).kept
     assert not verify_sentence("She says ‘you must fire fast’ [1].", excerpts).kept
+    assert verify_sentence('In "Leading Change with Maria Bracho" she says her team grew to forty [1].', excerpts).kept
+    assert not verify_sentence('In "Trust at Scale" she says her team grew to forty [1].', excerpts).kept  # [2]'s
     # the words are in passage [1], but the sentence cites [2]
     assert not verify_sentence('Alexis says "letting go of the code" matters [2].', excerpts).kept
     assert verify_sentence("Alexis Monville’s point is that trust matters [2].", excerpts).kept  # an apostrophe
