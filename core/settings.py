@@ -4,7 +4,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -34,6 +34,16 @@ class Settings(BaseSettings):
                        description="FAISS index: flat (exact), hnsw (approximate) or auto (flat until it gets slow)")
     api_token: str | None = Field(default=None, description="bearer token for write endpoints; unset disables them")
     themes_file: Path | None = Field(default=None, description="theme taxonomy TOML (default: the shipped core/themes.toml)")
+    # An optional language model writes the answer from the numbered excerpts (search.answer.generate); every
+    # sentence is verified against them before it is shown. Unset llm_url: no model, nothing imported, no change.
+    llm_url: str | None = Field(default=None, description="base URL of an OpenAI-compatible chat endpoint, up to /v1 "
+                                                          "(e.g. http://localhost:11434/v1 for Ollama); unset = off")
+    llm_model: str | None = Field(default=None, max_length=200,
+                                  description="model name to ask for; unset = the first model the endpoint lists")
+    llm_api_key: SecretStr | None = Field(default=None, description="API key, for hosted endpoints; local ones need none")
+    llm_timeout: float = Field(default=20.0, gt=0, le=600,
+                               description="seconds one generated answer may take in all; past it, the extractive answer")
+    llm_max_tokens: int = Field(default=400, ge=32, le=8192, description="most tokens the model may write for one answer")
 
     @property
     def db_path(self) -> Path:
