@@ -288,3 +288,7 @@ def main() -> None:
     except (UnknownTheme, TaxonomyError) as exc:
         err.print(f"[red]error:[/red] {exc}")
         sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import Depends, FastAPI, Header, HTTPException, Query
 from fastapi import Path as PathParam
 from fastapi.responses import FileResponse, JSONResponse
+from fastapi.sse import EventSourceResponse, ServerSentEvent
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, Field
 
@@ -92,10 +93,29 @@ def create_app(kb: KnowledgeBase | None = None) -> FastAPI:
         hits = kb.search(q, k, Filters(speaker=speaker, episode=episode, kind=kind, themes=theme), mode)
         return SearchResponse(results=hits)
 
-    @app.post("/ask", response_model=Answer)
-    def ask(kb: KB, body: AskRequest) -> Answer:
+    def checked(kb: KB, body: AskRequest) -> AskRequest:
+        """The request, once its episode filter names an episode and its themes are known: checked before a stream
+        starts, since an error can no longer change the status once events flow."""
         known_episode(kb, body.to_filters().episode)
+        kb.resolve_filters(body.to_filters())  # UnknownTheme -> 400
+        return body
+
+    Checked = Annotated[AskRequest, Depends(checked)]
+
+    @app.post("/ask", response_model=Answer, responses={404: {"description": "the episode filter names no episode"}})
+    def ask(kb: KB, body: Checked) -> Answer:
         return kb.ask(body.question, body.k, body.to_filters())
+
+    @app.post("/ask/stream", response_class=EventSourceResponse,
+              responses={200: {"description": "server-sent events: `extractive` (the extractive Answer, at once), "
+                                              "`sentence` (each generated sentence once verified, when a language "
+                                              "model is configured), `answer` (the final Answer, as POST /ask)"},
+                         404: {"description": "the episode filter names no episode"}})
+    def ask_stream(kb: KB, body: Checked):
+        """The answer as it forms, for the web page: the extractive points at once, then a generated answer
+        sentence by sentence (each shown only once it passed verification)."""
+        for event, data in kb.ask_stream(body.question, body.k, body.to_filters()):
+            yield ServerSentEvent(event=event, data=data)
 
     @app.get("/episodes", response_model=list[Episode])
     def episodes(kb: KB) -> list[Episode]:

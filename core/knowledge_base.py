@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
 from functools import lru_cache
 from pathlib import Path
 
@@ -9,9 +10,9 @@ import numpy as np
 
 from ingest import pipeline
 from search.lock import ingest_lock
-from core.models import Answer, Chunk, Episode, Filters, IngestReport, Stats, Kind
+from core.models import Answer, Chunk, Episode, Filters, Hit, IngestReport, Stats, Kind
 from core.settings import Settings, get_settings
-from search.answer import Speakers, build_answer
+from search.answer import Speakers, build_answer, with_generation
 from search.embedding import Embedder, get_embedder
 from search.retrieval import Mode, Retriever
 from search.store import Store
@@ -23,6 +24,8 @@ from search.taxonomy import Taxonomy, load_taxonomy
 from search.themes import ThemeTagger
 
 
+# what `KnowledgeBase.ask_stream` yields: ("extractive" | "answer", Answer) or ("sentence", a verified sentence)
+AnswerEvent = tuple[str, object]
 SENTENCE_CACHE = 20_000  # answer sentences whose vectors are kept (~30 MB)
 
 
@@ -97,9 +100,36 @@ class KnowledgeBase:
 
     # --- reading ----------------------------------------------------------------------------------------
     def search(self, query: str, k: int = 10, filters: Filters | None = None, mode: Mode | str | None = None):
-        return self.retriever().search(query, k, self._resolve_themes(filters), Mode(mode or self.settings.search_mode))
+        return self.retriever().search(query, k, self.resolve_filters(filters), Mode(mode or self.settings.search_mode))
 
     def ask(self, question: str, k: int = 5, filters: Filters | None = None) -> Answer:
+        """The extractive answer; with a language model configured (KB_LLM_URL), its verified sentences instead,
+        or the extractive answer with the reason there are none."""
+        answer, hits = self._extractive(question, k, filters)
+        if not self.settings.llm_url or answer.abstained:
+            return answer
+        from search.answer.generate import generate_answer
+
+        return with_generation(answer, generate_answer(question, answer.points, self.settings), hits)
+
+    def ask_stream(self, question: str, k: int = 5, filters: Filters | None = None) -> Iterator[AnswerEvent]:
+        """The answer as it forms: ("extractive", Answer) at once, then ("sentence", Verdict) for each generated
+        sentence once it passed verification (when a model is configured), then ("answer", Answer), the same
+        answer `ask` returns."""
+        answer, hits = self._extractive(question, k, filters)
+        yield "extractive", answer
+        if not self.settings.llm_url or answer.abstained:
+            yield "answer", answer
+            return
+        from search.answer.generate import Generation, stream_answer
+
+        for item in stream_answer(question, answer.points, self.settings):
+            if isinstance(item, Generation):
+                yield "answer", with_generation(answer, item, hits)
+            else:
+                yield "sentence", item
+
+    def _extractive(self, question: str, k: int, filters: Filters | None) -> tuple[Answer, list[Hit]]:
         """Answer from the top passages and the top spoken ones: a quote with a speaker and a minute is what a
         citation in a podcast knowledge base is for, so the guests' own words are candidates even when write-ups
         about them rank higher."""
@@ -109,8 +139,9 @@ class KnowledgeBase:
             spoken = self.search(question, 3, (filters or Filters()).model_copy(update={"kind": Kind.transcript}))
             hits += [h for h in spoken if h.chunk_id not in seen]
         chunks = self.store.chunks([h.chunk_id for h in hits], sentences=True)
-        return build_answer(question, hits, chunks, self._encode_texts, Speakers.of(self.store.speaker_profiles()),
-                            in_corpus=self.store.has_term, idf=self.store.idf)
+        answer = build_answer(question, hits, chunks, self._encode_texts, Speakers.of(self.store.speaker_profiles()),
+                              in_corpus=self.store.has_term, idf=self.store.idf)
+        return answer, hits
 
     def _encode_texts(self, texts: list[str]) -> np.ndarray:
         """Vectors for answer sentences, remembered: the same passages come back for related questions."""
@@ -151,7 +182,7 @@ class KnowledgeBase:
         if theme_store.fingerprint(store) is None and theme_store.only_episodes(store, episode_ids):
             theme_store.set_fingerprint(store, self.taxonomy.fingerprint())  # a fresh store is now fully tagged
 
-    def _resolve_themes(self, filters: Filters | None) -> Filters | None:
+    def resolve_filters(self, filters: Filters | None) -> Filters | None:
         """Theme filters by slug, label or loose spelling ("Letting go"); an unknown name raises UnknownTheme."""
         if not filters or not filters.themes:
             return filters

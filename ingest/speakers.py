@@ -73,7 +73,12 @@ def infer_parts(doc: Document, heard: Counter[tuple[str, str]] | None = None) ->
         evidence[s] += (s == asks_most and questions[s] > 0) + recurs[s]
     host = next((s for s, p in declared.items() if p == SpeakerRole.host), None)
     if host is None:
-        host = max(speakers, key=lambda s: (evidence[s], questions[s]))
+        # opening and closing alone do not make a host (two people talking, nobody asking): some speaker must
+        # say so, ask questions, or be heard across the show
+        hosting = [s for s in speakers if s in says_host or questions[s] > 0 or recurs[s]]
+        if not hosting:
+            return declared
+        host = max(hosting, key=lambda s: (evidence[s], questions[s]))
     parts = {s: SpeakerRole.co_host if recurs[s] else SpeakerRole.guest for s in speakers}
     parts[host] = SpeakerRole.host
     parts.update(declared)

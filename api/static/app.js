@@ -126,6 +126,37 @@
     return response.json();
   }
 
+  /** POST /ask/stream and hand each server-sent event (name, JSON data) to `onEvent` as it arrives. */
+  async function askStream(body, signal, onEvent) {
+    const response = await fetch("/ask/stream", { method: "POST", signal,
+      headers: { "Content-Type": "application/json", Accept: "text/event-stream" }, body: JSON.stringify(body) });
+    if (!response.ok) {
+      let detail = "";
+      try { const b = await response.json(); detail = typeof b.detail === "string" ? b.detail : ""; } catch { /* none */ }
+      throw new Error(detail || `HTTP ${response.status}`);
+    }
+    const reader = response.body.getReader();
+    const decoder = new TextDecoder();
+    let buffer = "";
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      buffer += decoder.decode(value, { stream: true }).replace(/\r\n/g, "\n");
+      let end;
+      while ((end = buffer.indexOf("\n\n")) >= 0) {
+        const block = buffer.slice(0, end);
+        buffer = buffer.slice(end + 2);
+        let event = "message";
+        const data = [];
+        for (const line of block.split("\n")) {
+          if (line.startsWith("event:")) event = line.slice(6).trim();
+          else if (line.startsWith("data:")) data.push(line.slice(5).replace(/^ /, ""));
+        }
+        if (data.length) onEvent(event, JSON.parse(data.join("\n")));
+      }
+    }
+  }
+
   function filters() {
     const f = {};
     if (ui.speaker.value) f.speaker = ui.speaker.value;
@@ -235,6 +266,20 @@
     }
     para.append(document.createTextNode(text.slice(last)));
     return para;
+  }
+
+  /** A generated sentence, shown above the points once it passed verification. */
+  function appendSentence(verdict, ans) {
+    const card = ui.answer.querySelector(".answer-card");
+    if (!card || !ans) return;
+    let para = card.querySelector(".generated");
+    if (!para) {
+      para = el("p", { class: "answer-text generated" });
+      card.querySelector(".answer-label").after(para);
+    }
+    const byN = new Map(ans.citations.map((c) => [c.n, c]));
+    if (para.childNodes.length) para.append(" ");
+    para.append(...citedText(verdict.text, byN, terms(ans.question)).childNodes);
   }
 
   function renderAnswer(ans) {
@@ -426,12 +471,21 @@
         setStatus(n ? `${n} passage${n === 1 ? "" : "s"} for “${query}”` : `No passages for “${query}”`);
       } else {
         setStatus("Looking for an answer…");
-        const data = await api("/ask", { method: "POST", signal, headers: { "Content-Type": "application/json",
-          Accept: "application/json" }, body: JSON.stringify({ question: query, k: 5, ...filters() }) });
-        if (seq !== state.seq) return;
-        renderAnswer(data);
-        setStatus(data.abstained ? "No confident answer; showing the closest passages."
-          : `Answer from ${data.citations.length} source${data.citations.length === 1 ? "" : "s"}`);
+        let extractive = null;
+        await askStream({ question: query, k: 5, ...filters() }, signal, (event, data) => {
+          if (seq !== state.seq) return;
+          if (event === "extractive") {
+            extractive = data;
+            renderAnswer(data);
+          } else if (event === "sentence") {  // a generated sentence that passed verification
+            if (!ui.answer.querySelector(".generated")) setStatus("Writing an answer from these passages…");
+            appendSentence(data, extractive);
+          } else if (event === "answer") {
+            renderAnswer(data);
+            setStatus(data.abstained ? "No confident answer; showing the closest passages."
+              : `Answer from ${data.citations.length} source${data.citations.length === 1 ? "" : "s"}`);
+          }
+        });
       }
     } catch (err) {
       if (err.name === "AbortError" || seq !== state.seq) return;

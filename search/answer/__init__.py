@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
+from typing import TYPE_CHECKING
+
 from core.models import Answer, Chunk, Hit, SentenceRole
 from search.answer import abstain, compose
 from search.answer.abstain import NO_ANSWER, unknown_names
@@ -17,7 +19,10 @@ from search.answer.compose import Speakers
 from search.answer.excerpts import MIN_WORDS, excerpt, grow, units
 from search.answer.score import Encode, score_sentences
 
-__all__ = ["NO_ANSWER", "Speakers", "build_answer", "unknown_names"]
+__all__ = ["NO_ANSWER", "Speakers", "build_answer", "unknown_names", "with_generation"]
+
+if TYPE_CHECKING:
+    from search.answer.generate import Generation
 
 # a question about who someone is may be answered by their introduction
 _ABOUT_SOMEONE = re.compile(r"^\s*(who (is|was|are)|who's|what (is|was|does|did) \w+(?: \w+)?(?:'s|’s)? "
@@ -59,3 +64,15 @@ def build_answer(question: str, hits: list[Hit], chunks: dict[int, Chunk], encod
     lead = compose.lead(points)
     return Answer(question=question, answer=compose.plain_text(lead, points), abstained=False, lead=lead,
                   points=points, citations=[p.citation for p in points])
+
+
+def with_generation(answer: Answer, gen: "Generation", closest: list[Hit]) -> Answer:
+    """The extractive answer updated by what the language model gave: its verified sentences (the points stay, as
+    the sources they cite), an abstention ("The corpus does not say.", then `closest` are shown), or nothing,
+    with the reason."""
+    if gen.status == "answered":
+        return answer.model_copy(update={"answer": gen.answer, "generated": True, "reason": gen.reason})
+    if gen.status == "abstained":
+        return Answer(question=answer.question, answer=NO_ANSWER, abstained=True, citations=[], closest=closest,
+                      reason=gen.reason)
+    return answer.model_copy(update={"reason": f"no generated answer: {gen.reason}"})

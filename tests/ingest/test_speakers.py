@@ -45,6 +45,11 @@ def test_sidecar_lists_decide_by_short_or_full_name():
     assert infer_parts(doc)["Ann"] == P.co_host
 
 
+def test_nobody_asking_nobody_hosting():
+    turns = [("Ann", "Trust is built slowly."), ("Bob", "Pipelines ship code daily."), ("Ann", "Write decisions down.")]
+    assert infer_parts(episode(turns)) == {}
+
+
 def test_a_monologue_has_no_inferred_parts():
     assert infer_parts(episode([("Ann", "Today a short solo episode about focus.")])) == {}
 
