@@ -57,18 +57,18 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture
-def server(tmp_path):
+def _serve(tmp_path, **settings):
     import uvicorn
 
     from api.http import create_app
     from core.knowledge_base import KnowledgeBase
+    from core.settings import get_settings
 
     corpus = tmp_path / "corpus"
     corpus.mkdir()
     (corpus / "show.txt").write_text(SHOW, encoding="utf-8")
     (corpus / "show.meta.json").write_text(json.dumps(META), encoding="utf-8")
-    kb = KnowledgeBase()
+    kb = KnowledgeBase(get_settings().model_copy(update=settings))
     report = kb.ingest([corpus])
     assert not report.failed and report.chunks_embedded >= 5
     port = _free_port()
@@ -79,9 +79,28 @@ def server(tmp_path):
     while not srv.started:
         assert time.monotonic() < deadline, "uvicorn did not start"
         time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
+    return f"http://127.0.0.1:{port}", srv, thread
+
+
+@pytest.fixture
+def server(tmp_path):
+    url, srv, thread = _serve(tmp_path)
+    yield url
     srv.should_exit = True
     thread.join(10)
+
+
+@pytest.fixture
+def llm_server(tmp_path):
+    """The page's server with a language model configured: a scripted OpenAI-compatible server on localhost."""
+    from tests.search.answer.llm_server import ScriptedLLM
+
+    llm = ScriptedLLM().start()
+    url, srv, thread = _serve(tmp_path, llm_url=llm.url, llm_model="m", llm_timeout=10.0)
+    yield url, llm
+    srv.should_exit = True
+    thread.join(10)
+    llm.stop()
 
 
 @pytest.fixture
@@ -158,6 +177,10 @@ def test_search_ask_and_context(server, browser):
     answer = page.locator("#answer .answer-card")
     expect(answer).to_be_visible()
     expect(answer).not_to_have_class("answer-card abstained")
+    expect(answer.locator(".lead")).to_contain_text("answer")
+    point = answer.locator(".point").first
+    expect(point.locator(".speaker")).to_have_text("Maria Bracho")
+    expect(point.locator(".point-text")).to_contain_text("small wins")
     cite = page.locator("#answer button.cite").first
     expect(cite).to_have_text("1")
     expect(page.locator("#cite-1 .num")).to_have_text("1")
@@ -216,3 +239,28 @@ def test_phone_width_and_url_state(server, browser):
     assert page.evaluate("document.activeElement.tagName") in {"BUTTON", "INPUT", "SELECT", "A"}
     assert page.errors == []
     assert page.outside == []
+
+
+def test_a_generated_answer_streams_in_sentence_by_sentence(llm_server, browser):
+    from tests.search.answer.llm_server import Reply
+
+    url, llm = llm_server
+    first, second = "Momentum comes from small wins every week [1].", " People then join on their own [1]."
+    # the first sentence is complete once the next one starts; then the model stalls for 3 s
+    llm.script(Reply(content=first + second, pieces=[first, " People then", " join on their own [1]."],
+                     pause_after=2, pause=3.0))
+    page = _page(browser, url)
+    page.goto(url + "/")
+    page.wait_for_selector("body[data-ready]")
+    expect = sync_api.expect
+    page.get_by_role("radio", name="Ask").check()
+    page.fill("#q", "How do you build momentum with small wins every week?")
+    page.press("#q", "Enter")
+    generated = page.locator("#answer .generated")
+    expect(generated).to_contain_text("Momentum comes from small wins every week")  # before the model finished
+    assert "join on their own" not in generated.inner_text()
+    expect(page.locator("#answer .point").first).to_be_visible()  # the points are there while it writes
+    expect(generated).to_contain_text("People then join on their own", timeout=15_000)
+    expect(generated.locator("button.cite").first).to_have_text("1")
+    expect(page.locator("#status")).to_contain_text("Answer from")
+    assert page.errors == [] and page.outside == []
