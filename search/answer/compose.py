@@ -71,6 +71,18 @@ def lead(points: list[Point]) -> str:
     return f"{passages[0].upper()}{passages[1:]} in {' and '.join(where)} {verb} this."
 
 
+def short_title(title: str, longest: int = 40) -> str:
+    """A long episode title up to its colon or dash ("Cloud Infrastructure Leadership: What Changes When..." ->
+    "Cloud Infrastructure Leadership"): the attribution repeats it on every point."""
+    if len(title) <= longest:
+        return title
+    for sep in (": ", " – ", " — ", " - "):
+        head = title.split(sep)[0]
+        if 12 <= len(head) < len(title):
+            return head
+    return title
+
+
 def attribution(c: Citation) -> str:
     """"Maria Bracho (guest, CTO for LATAM at Red Hat), in “Episode” at 00:12:24" or "Notes, “Title”"."""
     if c.kind == Kind.transcript and c.speaker:
@@ -83,7 +95,7 @@ def attribution(c: Citation) -> str:
     else:
         who = "Notes"
     at = f" at {c.at}" if c.at else ""
-    return f"{who}, in “{c.episode.title}”{at}"
+    return f"{who}, in “{short_title(c.episode.title)}”{at}"
 
 
 def citation(n: int, ex: Excerpt, hit: Hit, chunk: Chunk, speakers: Speakers) -> Citation:

@@ -200,3 +200,13 @@ def test_every_marker_matches_a_citation(question):
     ans = answer(question, INTERVIEW, passage(16, [("Hiring for trust means checking references twice.", "Bo", C)]))
     markers = [int(n) for n in re.findall(r"\[(\d+)\]", ans.answer)]
     assert markers == [c.n for c in ans.citations] == list(range(1, len(ans.citations) + 1))
+
+
+def test_long_episode_titles_are_shortened_at_their_colon_in_the_attribution():
+    from search.answer.compose import short_title
+
+    assert short_title("Cloud Infrastructure Leadership: What Changes When You Lead the Platform") == \
+        "Cloud Infrastructure Leadership"
+    assert short_title("Trust, Excellence, Customer Delight") == "Trust, Excellence, Customer Delight"
+    assert short_title("A: very long title that goes on and on without any other separator in it") == \
+        "A: very long title that goes on and on without any other separator in it"  # head too short to stand alone
