@@ -205,10 +205,8 @@ def check(repair: Annotated[bool, typer.Option(help="rebuild a disagreeing FAISS
           as_json: JsonOpt = False) -> None:
     """Verify the store (SQLite integrity, foreign keys, full-text rows, vectors) and that the FAISS index agrees
     with it; a stale or damaged index is rebuilt from stored vectors. Exit 1 when a problem remains."""
-    from search.check import check as run_check
-
     kb = _kb(build=False)
-    report = run_check(kb.store, kb.settings.faiss_path, kb.embedder.name, rebuild=kb.index if repair else None)
+    report = kb.backend.check(kb.embedder.name, repair)  # FAISS, or the versions published to Milvus
     if as_json:
         _dump(report.model_dump())
     else:

@@ -1,7 +1,6 @@
 """The library API every interface calls: one KnowledgeBase over the store, the index and the encoder."""
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from functools import lru_cache
 from pathlib import Path
@@ -14,9 +13,10 @@ from core.models import Answer, Chunk, Episode, Filters, Hit, IngestReport, Stat
 from core.settings import Settings, get_settings
 from search.answer import Speakers, build_answer, with_generation
 from search.embedding import Embedder, get_embedder
+from search.backend import Backend, make_backend
 from search.retrieval import Mode, Retriever
 from search.store import Store
-from search.vector_index import VectorIndex, sync_index
+from search.vector_index import VectorIndex
 from core.models import RetagReport, ThemeDetail, ThemedHit, ThemeSummary
 from search import theme_store
 from search.retrieval import to_hit
@@ -34,9 +34,7 @@ class KnowledgeBase:
         self.settings = settings or get_settings()
         self._embedder = embedder
         self.store = Store(self.settings.db_path)
-        self._index: VectorIndex | None = None
-        self._index_version = -1
-        self._lock = threading.Lock()
+        self.backend: Backend = make_backend(self.settings, self.store)  # sqlite (FAISS) or milvus
         self._encode_query = lru_cache(maxsize=1024)(self._encode_one)
         self._sentence_vectors: dict[str, np.ndarray] = {}  # oldest first (see _encode_texts)
 
@@ -51,16 +49,9 @@ class KnowledgeBase:
         return self.embedder.encode_query(text)
 
     def index(self) -> VectorIndex:
-        """The FAISS index for the store's current version; a new committed batch is picked up here."""
-        version = self.store.version()
-        if self._index is None or version != self._index_version:
-            with self._lock:
-                if self._index is None or version != self._index_version:
-                    # patched per changed episode from the index in memory (or the file): no full rebuild
-                    self._index = sync_index(self.settings.faiss_path, self.store, self.embedder.name,
-                                             self.settings.index, self._index)
-                    self._index_version = self._index.version
-        return self._index
+        """The FAISS index for the store's current version (with KB_BACKEND=milvus: the version published to
+        Milvus); a new committed batch is picked up here (see search.backend)."""
+        return self.backend.sync(self.embedder.name)
 
     def warm_up(self) -> None:
         """Load the encoder and the FAISS index and run one query through every stage, so a server's first
@@ -69,8 +60,7 @@ class KnowledgeBase:
         self.search("warm up", 1)
 
     def retriever(self) -> Retriever:
-        return Retriever(self.store, self.index(), self._encode_query, self.settings.candidates, self.embedder.name,
-                         self.settings.dense_weight, self.settings.context_weight)
+        return self.backend.retriever(self._encode_query, self.embedder.name)
 
     # --- writing ----------------------------------------------------------------------------------------
     def ingest(self, paths: list[Path] | None = None, prune: bool = False, progress: bool = False,
@@ -138,7 +128,7 @@ class KnowledgeBase:
             seen = {h.chunk_id for h in hits}
             spoken = self.search(question, 3, (filters or Filters()).model_copy(update={"kind": Kind.transcript}))
             hits += [h for h in spoken if h.chunk_id not in seen]
-        chunks = self.store.chunks([h.chunk_id for h in hits], sentences=True)
+        chunks = self.backend.reader.chunks([h.chunk_id for h in hits], sentences=True)
         answer = build_answer(question, hits, chunks, self._encode_texts, Speakers.of(self.store.speaker_profiles()),
                               in_corpus=self.store.has_term, idf=self.store.idf)
         return answer, hits
@@ -157,7 +147,7 @@ class KnowledgeBase:
         return self.store.episodes()
 
     def chunk(self, chunk_id: int, context: int = 0) -> list[Chunk]:
-        return self.store.neighbours(chunk_id, context)
+        return self.backend.reader.neighbours(chunk_id, context)
 
     def stats(self) -> Stats:
         e, c, v = self.store.counts()
@@ -214,7 +204,7 @@ class KnowledgeBase:
         """One theme and its strongest passages, each with the seed phrases that matched."""
         summary = self._summary(name, theme_store.counts(self.store))
         best = theme_store.strongest(self.store, summary.name, k)
-        chunks = self.store.chunks([cid for cid, *_ in best])
+        chunks = self.backend.reader.chunks([cid for cid, *_ in best])
         top = [ThemedHit(**to_hit(chunks[cid], score).model_dump(), similarity=round(sim, 6), matched=matched)
                for cid, score, sim, matched in best if cid in chunks]
         return ThemeDetail(**summary.model_dump(), top=top)

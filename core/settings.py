@@ -44,6 +44,22 @@ class Settings(BaseSettings):
     llm_timeout: float = Field(default=20.0, gt=0, le=600,
                                description="seconds one generated answer may take in all; past it, the extractive answer")
     llm_max_tokens: int = Field(default=400, ge=32, le=8192, description="most tokens the model may write for one answer")
+    # Scaling out (search.backend, search.milvus, search.ray_embed): unset, nothing changes and nothing is imported.
+    backend: str = Field(default="sqlite", pattern="^(sqlite|milvus)$",
+                         description="what answers queries: sqlite (FTS5 + FAISS) or milvus (pip install 'kb[milvus]')")
+    milvus_uri: str | None = Field(default=None, description="a .db file path runs milvus-lite in-process; "
+                                   "http://host:19530 a Milvus server or cluster; unset = <data dir>/milvus.db")
+    milvus_token: SecretStr | None = Field(default=None, description="Milvus token (user:password or an API key)")
+    milvus_collection: str = Field(default="kb", pattern="^[A-Za-z_][A-Za-z0-9_]{0,200}$",
+                                   description="prefix of the Milvus collections (<prefix>_chunks, _vectors, _state)")
+    milvus_ef: int = Field(default=128, ge=16, le=32768, description="HNSW ef at search (raised to what a query fetches)")
+    milvus_fusion: str = Field(default="client", pattern="^(client|server)$",
+                               description="client: the default's z-score fusion over two Milvus searches; server: "
+                                           "one hybrid_search (RRF or weighted ranker, chunk vectors only)")
+    ray_address: str | None = Field(default=None, description="Ray cluster address (or 'local'): `kb ingest` embeds "
+                                    "as a Ray Data job; unset = in-process")
+    ray_actors: int = Field(default=1, ge=1, le=10_000, description="encoder actors in the Ray Data job")
+    ray_gpus: float = Field(default=0.0, ge=0.0, le=8.0, description="GPUs per encoder actor (0 = CPU)")
 
     @property
     def db_path(self) -> Path:

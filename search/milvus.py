@@ -1,0 +1,716 @@
+"""KB_BACKEND=milvus: every committed version of the SQLite store published to Milvus, and queries answered there.
+
+Collections (prefix KB_MILVUS_COLLECTION, default `kb`):
+
+- `<p>_chunks`, one row per chunk: everything a hit, an answer or a filter reads (text, episode id and title,
+  source, ordinal and the episode's last ordinal, speaker(s), kind, section, start/end, offsets, themes, sentences)
+  plus the chunk's own vector (HNSW, inner product) and `bm25`, the chunk text and its context header tokenised and
+  Porter-stemmed as SQLite FTS5 does, which a BM25 function turns into the sparse field `sparse`.
+- `<p>_vectors`, one row per vector: the chunk's own (window 0) and its sentence windows' (1, 2, ...), with the
+  filter fields. Dense retrieval searches it grouped by chunk id, so a chunk scores its best vector, as FAISS does.
+- `<p>_state`: the published version and one record per episode version (what was published from which store
+  state).
+
+Atomic episodes (MVCC): every row carries `v_from` and `v_to` (publish versions) and a query sees a row only when
+`v_from <= P < v_to`, P being the version in the `published` record, which one single-row upsert moves. A publish
+inserts the new versions' rows under P+1 (invisible), marks the replaced and removed episodes' rows `v_to = P+1`
+(still visible at P), then moves P to P+1: one write, so a query sees every changed episode before or after,
+never half. A publish killed anywhere leaves P (the previous version) whole; the next one first removes rows
+above P and restores `v_to` of rows a dead publish had marked. Rows retired by one publish are deleted by the
+next, so a query that read P just before a flip still finds its rows.
+
+Fusion: by default the two ranked lists (dense, BM25) come from two Milvus searches issued side by side and are
+fused here exactly as the SQLite path fuses them (z-scores, speaker boost, neighbour context): Milvus's weighted
+ranker normalises each list differently (and milvus-lite differently from the server), so it cannot reproduce
+that ranking. KB_MILVUS_FUSION=server fuses in Milvus instead: one `hybrid_search` over the chunk vector and BM25
+with `RRFRanker(60)` (mode `rrf`) or `WeightedRanker(w, 1-w)` (mode `hybrid`, then the neighbour context).
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import threading
+import unicodedata
+from collections.abc import Callable, Iterable
+from functools import lru_cache
+
+import numpy as np
+from pymilvus import AnnSearchRequest, DataType, Function, FunctionType, MilvusClient, RRFRanker, WeightedRanker
+
+from core.models import Chunk, Filters, Kind, Sentence, SentenceRole
+from search.backend import Backend, default_milvus_uri
+from search.lock import IngestLocked, ingest_lock
+from search.query import linked_speakers
+from search.retrieval import EVIDENCE_FOCUS, EVIDENCE_LINKS, EVIDENCE_MIN, SPEAKER_BOOST, Mode, Retriever, in_context
+from search.store import Store, in_batches
+
+INF = 2**62  # v_to of a row no publish has retired
+HNSW_M, HNSW_EF_CONSTRUCTION = 32, 80  # as the FAISS HNSW index (search.vector_index)
+GROUP_FETCH = 10  # vectors a grouped search looks at per chunk asked for (milvus-lite over-fetches 10x too)
+INSERT_ROWS = 500  # rows per insert request (well under gRPC's message limit with 384-d vectors and text)
+EPISODES_PER_PUBLISH_STEP = 100
+QUERY_PAGE = 10_000  # rows per query page (Milvus caps limit + offset at 16,384)
+_TOKEN = re.compile(r"[^\W_]+", re.UNICODE)
+LIGHT = ["chunk_id", "episode_id", "ordinal", "last_ordinal", "speakers", "kind"]
+SHOWN = ["chunk_id", "episode_id", "title", "source", "ordinal", "last_ordinal", "text", "speaker", "speakers",
+         "start_s", "end_s", "char_start", "char_end", "kind", "section", "themes"]
+
+
+# --- BM25 text: the FTS5 tokens ------------------------------------------------------------------------------
+@lru_cache(maxsize=1)
+def _stemmer():
+    import Stemmer  # PyStemmer: Snowball's implementation of the original Porter algorithm, as FTS5's `porter`
+
+    return Stemmer.Stemmer("porter")
+
+
+def _fold(text: str) -> str:
+    """unicode61's case folding and diacritic removal."""
+    decomposed = unicodedata.normalize("NFKD", text.lower())
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
+def bm25_tokens(text: str) -> list[str]:
+    """The terms FTS5 (`porter unicode61`) indexes for a text: letter/digit runs, folded, Porter-stemmed (ASCII
+    words of 3+ letters). Stemming happens here, not in a Milvus analyzer: milvus-lite has no stemmer, and the
+    same stemmed words then make the same index on milvus-lite and on a Milvus cluster."""
+    words = _TOKEN.findall(_fold(text))
+    stem = _stemmer().stemWord
+    return [stem(w) if len(w) > 2 and w.isascii() else w for w in words]
+
+
+def bm25_text(*texts: str) -> str:
+    return " ".join(t for text in texts for t in bm25_tokens(text))
+
+
+# --- expressions -----------------------------------------------------------------------------------------
+def lit(value: str) -> str:
+    """A Milvus string literal."""
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def visible(version: int) -> str:
+    return f"(v_from <= {int(version)} and v_to > {int(version)})"
+
+
+def bars(values: Iterable[str]) -> str:
+    """`|a|b|`: a list a `like '%|a|%'` filter matches on (array_contains was 50-800x slower on milvus-lite)."""
+    return "|" + "|".join(v.replace("|", " ") for v in values) + "|" if values else ""
+
+
+def filter_expr(filters: Filters | None, version: int) -> str:
+    """The API's filters as a Milvus expression over the filter fields every row carries, as Store._where
+    reads them: speaker = part of a short or full name, episode = id or part of the title (case-insensitive),
+    kind, any of the themes; and only rows of the published version."""
+    parts = [visible(version)]
+    f = filters or Filters()
+    if f.speaker:
+        if "|" in f.speaker:
+            parts.append("chunk_id < 0")  # no name holds the separator
+        else:
+            parts.append(f"who like {lit('%' + f.speaker.lower() + '%')}")
+    if f.episode:
+        parts.append(f"(episode_id == {lit(f.episode)} or title_lc like {lit('%' + f.episode.lower() + '%')})")
+    if f.kind:
+        parts.append(f"kind == {lit(Kind(f.kind).value)}")
+    if f.themes:
+        parts.append("(" + " or ".join(f"themes like {lit('%|' + t + '|%')}" for t in f.themes) + ")")
+    return " and ".join(parts)
+
+
+def has_filters(filters: Filters | None) -> bool:
+    return bool(filters and (filters.speaker or filters.episode or filters.kind or filters.themes))
+
+
+# --- schema ----------------------------------------------------------------------------------------------
+def _text(schema, name: str, length: int = 4096, **kw) -> None:
+    schema.add_field(name, DataType.VARCHAR, max_length=length, **kw)
+
+
+def _filter_fields(schema) -> None:
+    """What every filter reads, on both data collections."""
+    schema.add_field("chunk_id", DataType.INT64)
+    _text(schema, "episode_id", 1024)
+    _text(schema, "title_lc", 4096)
+    _text(schema, "who", 8192)  # |short|full name|... of the chunk's speakers, lower-case
+    _text(schema, "kind", 32)
+    _text(schema, "themes", 4096)  # |theme|theme|, strongest first
+    schema.add_field("v_from", DataType.INT64)
+    schema.add_field("v_to", DataType.INT64)
+
+
+def chunk_schema(dim: int):
+    s = MilvusClient.create_schema(auto_id=False)
+    s.add_field("pk", DataType.INT64, is_primary=True)
+    _filter_fields(s)
+    _text(s, "title", 4096)
+    _text(s, "source", 4096)
+    s.add_field("ordinal", DataType.INT64)
+    s.add_field("last_ordinal", DataType.INT64)
+    _text(s, "text", 65535)
+    _text(s, "bm25", 65535, enable_analyzer=True, analyzer_params={"tokenizer": "standard"})
+    s.add_field("sparse", DataType.SPARSE_FLOAT_VECTOR)
+    s.add_field("vector", DataType.FLOAT_VECTOR, dim=dim)
+    _text(s, "speaker", 1024)
+    _text(s, "speakers", 8192)  # JSON list of short names
+    s.add_field("start_s", DataType.DOUBLE)  # -1: none (a note)
+    s.add_field("end_s", DataType.DOUBLE)
+    s.add_field("char_start", DataType.INT64)
+    s.add_field("char_end", DataType.INT64)
+    _text(s, "section", 4096)
+    _text(s, "sentences", 65535)  # JSON [[start, end, char_start, char_end, speaker, seconds, role], ...]
+    s.add_function(Function(name="bm25_fn", function_type=FunctionType.BM25, input_field_names=["bm25"],
+                            output_field_names=["sparse"]))
+    return s
+
+
+def vector_schema(dim: int):
+    s = MilvusClient.create_schema(auto_id=False)
+    s.add_field("pk", DataType.INT64, is_primary=True)
+    _filter_fields(s)
+    s.add_field("window", DataType.INT64)  # 0: the chunk's own vector
+    s.add_field("vector", DataType.FLOAT_VECTOR, dim=dim)
+    return s
+
+
+def state_schema():
+    s = MilvusClient.create_schema(auto_id=False)
+    _text(s, "key", 2048, is_primary=True)  # "published" or "ep:<episode id>:<v_from>"
+    _text(s, "episode_id", 1024)
+    _text(s, "value", 4096)  # the episode version's key, or for "published" the model name
+    s.add_field("version", DataType.INT64)
+    s.add_field("v_from", DataType.INT64)
+    s.add_field("v_to", DataType.INT64)
+    s.add_field("dummy", DataType.FLOAT_VECTOR, dim=2)  # a collection needs a vector field on Milvus 2.5
+    return s
+
+
+def _index_params(client: MilvusClient, fields: dict[str, dict], scalars: list[str]):
+    ip = client.prepare_index_params()
+    for name, spec in fields.items():
+        ip.add_index(name, **spec)
+    for name in scalars:
+        ip.add_index(name, index_type="INVERTED")
+    return ip
+
+
+HNSW = {"index_type": "HNSW", "metric_type": "IP", "params": {"M": HNSW_M, "efConstruction": HNSW_EF_CONSTRUCTION}}
+BM25_INDEX = {"index_type": "SPARSE_INVERTED_INDEX", "metric_type": "BM25",
+              "params": {"inverted_index_algo": "DAAT_MAXSCORE", "bm25_k1": 1.2, "bm25_b": 0.75}}  # FTS5's k1, b
+
+
+# --- the backend -------------------------------------------------------------------------------------------
+class MilvusBackend(Backend):
+    name = "milvus"
+
+    def __init__(self, settings, store: Store):
+        super().__init__(settings, store)
+        self.uri = settings.milvus_uri or default_milvus_uri(settings.data_dir)
+        token = settings.milvus_token.get_secret_value() if settings.milvus_token else ""
+        if not self.uri.startswith(("http://", "https://", "tcp://", "unix:")):
+            os.makedirs(os.path.dirname(os.path.abspath(self.uri)), exist_ok=True)
+        self.client = MilvusClient(uri=self.uri, token=token)
+        p = settings.milvus_collection
+        self.chunks_c, self.vectors_c, self.state_c = f"{p}_chunks", f"{p}_vectors", f"{p}_state"
+        self._lock = threading.Lock()
+        self._seen_store_version = -1  # the store version this process last published (or found published)
+
+    # --- collections --------------------------------------------------------------------------------
+    def _exists(self) -> bool:
+        return self.client.has_collection(self.state_c) and self.client.has_collection(self.chunks_c)
+
+    def _create(self, dim: int) -> None:
+        c = self.client
+        if not c.has_collection(self.state_c):
+            c.create_collection(self.state_c, schema=state_schema(), consistency_level="Strong", index_params=
+                                _index_params(c, {"dummy": {"index_type": "FLAT", "metric_type": "L2"}}, []))
+        scalars = ["chunk_id", "episode_id", "kind", "v_from", "v_to"]
+        if not c.has_collection(self.chunks_c):
+            c.create_collection(self.chunks_c, schema=chunk_schema(dim), consistency_level="Strong",
+                                index_params=_index_params(c, {"vector": HNSW, "sparse": BM25_INDEX}, scalars))
+        if not c.has_collection(self.vectors_c):
+            c.create_collection(self.vectors_c, schema=vector_schema(dim), consistency_level="Strong",
+                                index_params=_index_params(c, {"vector": HNSW}, scalars))
+
+    def drop(self) -> None:
+        for name in (self.chunks_c, self.vectors_c, self.state_c):
+            if self.client.has_collection(name):
+                self.client.drop_collection(name)
+
+    def close(self) -> None:
+        self.client.close()
+
+    # --- reading the published state ---------------------------------------------------------------
+    def published(self) -> tuple[int, str]:
+        """(P, model) of the published version; (0, "") before the first publish."""
+        if not self.client.has_collection(self.state_c):
+            return 0, ""
+        rows = self.client.query(self.state_c, filter='key == "published"', output_fields=["version", "value"])
+        return (int(rows[0]["version"]), rows[0]["value"]) if rows else (0, "")
+
+    def episodes_published(self, version: int) -> dict[str, tuple[str, str]]:
+        """episode id -> (key of the published episode version, its state row key)."""
+        rows = self._all(self.state_c, f'key like "ep:%" and {visible(version)}', ["key", "episode_id", "value"])
+        return {r["episode_id"]: (r["value"], r["key"]) for r in rows}
+
+    def _all(self, collection: str, expr: str, fields: list[str]) -> list[dict]:
+        """Every row matching, paged by primary key (Milvus caps one query at 16,384 rows)."""
+        pk = "key" if collection == self.state_c else "pk"
+        out: list[dict] = []
+        last = None
+        while True:
+            where = expr if last is None else f"({expr}) and {pk} > {lit(last) if pk == 'key' else last}"
+            rows = self.client.query(collection, filter=where, output_fields=list(dict.fromkeys([pk, *fields])),
+                                     limit=QUERY_PAGE)
+            out += rows
+            if len(rows) < QUERY_PAGE:
+                return out
+            last = max(r[pk] for r in rows)
+
+    # --- publishing ---------------------------------------------------------------------------------
+    def sync(self, model: str) -> MilvusBackend:
+        """Publish the store's committed version if Milvus lags behind it. Only the process holding the data
+        directory's ingest lock publishes (an ingest, `kb check`, or a reader when no ingest runs): readers
+        elsewhere just read the published version."""
+        version = self.store.version()
+        if version == self._seen_store_version:
+            return self
+        with self._lock:
+            if version == self._seen_store_version:
+                return self
+            try:
+                with _writer(self.settings.data_dir):
+                    self.publish(model)
+            except IngestLocked:
+                return self  # another process is ingesting: it publishes when its batch commits
+            self._seen_store_version = version
+        return self
+
+    def episode_keys(self, model: str) -> dict[str, str]:
+        """episode id -> what its published rows depend on: its content hash, chunk ids, theme tags and model."""
+        extra: dict[str, list] = {}
+        rows = self.store.db.execute("SELECT c.episode_id, MIN(c.id), COUNT(*) FROM chunks c GROUP BY c.episode_id")
+        for eid, first, n in rows:
+            extra[eid] = [first, n]
+        tags: dict[str, list] = {}
+        for eid, cid, theme, score in self.store.db.execute(
+                "SELECT c.episode_id, t.chunk_id, t.theme, t.score FROM chunk_themes t JOIN chunks c ON c.id = t.chunk_id"
+                " ORDER BY t.chunk_id, t.score DESC, t.theme"):
+            tags.setdefault(eid, []).append((cid, theme))
+        out = {}
+        for eid, (h, _) in self.store.episode_state().items():
+            payload = json.dumps([h, extra.get(eid), tags.get(eid, []), model])
+            out[eid] = hashlib.sha256(payload.encode()).hexdigest()
+        return out
+
+    def publish(self, model: str, progress: Callable[[int, int], None] | None = None) -> int:
+        """Bring Milvus to the store's current version: only the episodes whose key changed are written. Returns
+        the number of episodes written or retired. The caller holds the ingest lock (one writer)."""
+        for _ in range(3):
+            store_version = self.store.version()
+            want = self.episode_keys(model)
+            if self.store.version() == store_version:
+                break
+        else:
+            raise RuntimeError("the store kept changing while its version was being read")
+        dim = self._dim(model)
+        P, published_model = self.published()
+        if self._exists() and published_model and (published_model != model or self._stored_dim() != dim):
+            self.drop()  # another model: every row is re-published (the store re-embedded them anyway)
+            P, published_model = 0, ""
+        self._create(dim)
+        self.recover(P)
+        have = self.episodes_published(P)
+        changed = [e for e, k in want.items() if have.get(e, ("",))[0] != k]
+        gone = [e for e in have if e not in want]
+        if not changed and not gone and published_model == model:
+            return 0
+        V = P + 1
+        seq = 0
+        retire = [e for e in changed if e in have] + gone
+        for i in range(0, len(changed), EPISODES_PER_PUBLISH_STEP):
+            part = changed[i:i + EPISODES_PER_PUBLISH_STEP]
+            seq = self._insert_episodes(part, want, model, V, seq)
+            if progress:
+                progress(min(i + EPISODES_PER_PUBLISH_STEP, len(changed)), len(changed))
+        for part, _ in in_batches(retire, EPISODES_PER_PUBLISH_STEP):
+            self._retire(list(part), have, P, V)
+        # the flip: one row, so a query sees every changed episode at once
+        self.client.upsert(self.state_c, [{"key": "published", "episode_id": "", "value": model, "version": V,
+                                           "v_from": 0, "v_to": INF, "dummy": [0.0, 0.0]}])
+        self.gc(V)
+        return len(changed) + len(gone)
+
+    def recover(self, P: int) -> None:
+        """Undo what a publish killed before its flip left: rows above P go, rows it had retired come back."""
+        for name in (self.chunks_c, self.vectors_c, self.state_c):
+            self.client.delete(name, filter=f"v_from > {P}")
+            pk = "key" if name == self.state_c else "pk"
+            marked = self._all(name, f"v_to > {P} and v_to < {INF}", [pk])
+            for part, _ in in_batches(marked, INSERT_ROWS):
+                self._set_v_to(name, pk, [r[pk] for r in part], INF)
+
+    def gc(self, P: int) -> None:
+        """Delete rows retired at or before the previous version: a query that read P-1 just before the flip
+        still finds its rows (retired by this publish, deleted by the next)."""
+        for name in (self.chunks_c, self.vectors_c, self.state_c):
+            self.client.delete(name, filter=f"v_to <= {P - 1}")
+
+    def _retire(self, episodes: list[str], have: dict[str, tuple[str, str]], P: int, V: int) -> None:
+        ids = ", ".join(lit(e) for e in episodes)
+        for name in (self.chunks_c, self.vectors_c):
+            rows = self._all(name, f"episode_id in [{ids}] and {visible(P)}", ["pk"])
+            for part, _ in in_batches(rows, INSERT_ROWS):
+                self._set_v_to(name, "pk", [r["pk"] for r in part], V)
+        self._set_v_to(self.state_c, "key", [have[e][1] for e in episodes], V)
+
+    def _set_v_to(self, name: str, pk: str, keys: list, v_to: int) -> None:
+        if not keys:
+            return
+        try:
+            self.client.upsert(name, [{pk: k, "v_to": v_to} for k in keys], partial_update=True)
+        except Exception:  # a server without partial updates: write the whole rows back
+            quoted = ", ".join(lit(k) if isinstance(k, str) else str(k) for k in keys)
+            rows = self.client.query(name, filter=f"{pk} in [{quoted}]", output_fields=["*"])
+            for r in rows:
+                r.pop("sparse", None)  # the BM25 function's output is recomputed
+                r["v_to"] = v_to
+            self.client.upsert(name, rows)
+
+    def _dim(self, model: str) -> int:
+        row = self.store.db.execute("SELECT dim FROM embeddings WHERE model = ? LIMIT 1", (model,)).fetchone()
+        return int(row[0]) if row else 384
+
+    def _stored_dim(self) -> int | None:
+        for f in self.client.describe_collection(self.chunks_c)["fields"]:
+            if f["name"] == "vector":
+                return int(f["params"]["dim"])
+        return None
+
+    def _insert_episodes(self, episodes: list[str], keys: dict[str, str], model: str, V: int, seq: int) -> int:
+        """Insert these episodes' rows (chunks, vectors, state record) as version V; returns the next row number."""
+        chunk_rows, vector_rows = self._rows(episodes, model, V, seq)
+        seq += len(chunk_rows) + len(vector_rows)
+        for name, rows in ((self.chunks_c, chunk_rows), (self.vectors_c, vector_rows)):
+            for i in range(0, len(rows), INSERT_ROWS):
+                self.client.insert(name, rows[i:i + INSERT_ROWS])
+        self.client.insert(self.state_c, [{"key": f"ep:{e}:{V}", "episode_id": e, "value": keys[e], "version": V,
+                                           "v_from": V, "v_to": INF, "dummy": [0.0, 0.0]} for e in episodes])
+        return seq
+
+    def _rows(self, episodes: list[str], model: str, V: int, seq: int) -> tuple[list[dict], list[dict]]:
+        db = self.store.db
+        chunks, vectors = [], []
+        for part, marks in in_batches(episodes, 400):
+            rows = db.execute(
+                f"SELECT c.*, e.title, e.source, e.speakers AS names, f.context, v.vector AS vec,"
+                f" (SELECT MAX(ordinal) FROM chunks x WHERE x.episode_id = c.episode_id) AS last"
+                f" FROM chunks c JOIN episodes e ON e.id = c.episode_id JOIN chunks_fts f ON f.rowid = c.id"
+                f" JOIN embeddings v ON v.hash = c.embed_hash AND v.model = ?"
+                f" WHERE c.episode_id IN ({marks}) ORDER BY c.id", (model, *part)).fetchall()
+            ids = [r["id"] for r in rows]
+            themes = _by_chunk(db, "SELECT chunk_id, theme FROM chunk_themes WHERE chunk_id IN ({}) "
+                                   "ORDER BY chunk_id, score DESC", ids)
+            sentences = _by_chunk(db, "SELECT chunk_id, start, end, char_start, char_end, speaker, seconds, role"
+                                      " FROM sentences WHERE chunk_id IN ({}) ORDER BY chunk_id, ordinal", ids,
+                                  whole=True)
+            windows = _by_chunk(db, "SELECT w.chunk_id, v.vector FROM windows w JOIN embeddings v ON"
+                                    " v.hash = w.embed_hash AND v.model = ? WHERE w.chunk_id IN ({})"
+                                    " ORDER BY w.chunk_id, w.ordinal", ids, first=(model,))
+            for r in rows:
+                names = json.loads(r["names"])
+                speakers = json.loads(r["speakers"])
+                shared = {"chunk_id": r["id"], "episode_id": r["episode_id"], "title_lc": r["title"].lower(),
+                          "who": bars(n.lower() for s in speakers for n in dict.fromkeys([s, names.get(s, s)])),
+                          "kind": r["kind"], "themes": bars(themes.get(r["id"], [])), "v_from": V, "v_to": INF}
+                own = np.frombuffer(r["vec"], dtype=np.float32)
+                chunks.append({
+                    "pk": (V << 32) | seq, **shared, "title": r["title"], "source": r["source"],
+                    "ordinal": r["ordinal"], "last_ordinal": r["last"], "text": r["text"],
+                    "bm25": bm25_text(r["text"], r["context"] or ""), "vector": own.tolist(),
+                    "speaker": r["speaker"] or "", "speakers": r["speakers"],
+                    "start_s": -1.0 if r["start_s"] is None else float(r["start_s"]),
+                    "end_s": -1.0 if r["end_s"] is None else float(r["end_s"]),
+                    "char_start": r["char_start"], "char_end": r["char_end"], "section": r["section"] or "",
+                    "sentences": json.dumps([list(x) for x in sentences.get(r["id"], [])])})
+                seq += 1
+                for j, vec in enumerate([r["vec"], *windows.get(r["id"], [])]):
+                    vectors.append({"pk": (V << 32) | seq, **shared, "window": j,
+                                    "vector": np.frombuffer(vec, dtype=np.float32).tolist()})
+                    seq += 1
+        return chunks, vectors
+
+    # --- reading ----------------------------------------------------------------------------------
+    def view(self) -> MilvusView:
+        return MilvusView(self, self.published()[0])
+
+    @property
+    def reader(self) -> MilvusView:  # type: ignore[override]
+        return self.view()
+
+    def retriever(self, encode_query: Callable[[str], np.ndarray], model: str) -> Retriever:
+        if self.store.version() != self._seen_store_version:
+            self.sync(model)  # the store moved on (or this process has not looked yet): publish if no one else does
+        s = self.settings
+        view = self.view()
+        cls = MilvusServerFusionRetriever if s.milvus_fusion == "server" else MilvusRetriever
+        return cls(view, view, encode_query, s.candidates, model, s.dense_weight, s.context_weight)
+
+    # --- kb check ----------------------------------------------------------------------------------
+    def check(self, model: str, repair: bool):
+        """The SQLite store is sound, and the published version holds exactly the store's episode versions,
+        each with all its chunk and vector rows; with `repair`, what disagrees is published again."""
+        from search.check import CheckReport, check_store
+
+        with _writer(self.settings.data_dir):
+            problems = check_store(self.store.db, model)
+            report = CheckReport(ok=False, store_problems=problems)
+            if problems:
+                return report
+            report.episodes, report.chunks, _ = self.store.counts()
+            report.index_version = self.store.version()
+            report.vectors = int(len(self.store.vectors(model)[0]))
+            report.index_problems, report.index_vectors = self._disagreements(model)
+            if report.index_problems and repair:
+                if any("rows" in p for p in report.index_problems):
+                    self.drop()  # rows the catalog does not explain: publish everything afresh
+                self.publish(model)
+                after, report.index_vectors = self._disagreements(model)
+                report.repaired = not after
+            report.ok = not report.index_problems or report.repaired
+            return report
+
+    def _disagreements(self, model: str) -> tuple[list[str], int | None]:
+        if not self._exists():
+            return ["nothing published to Milvus"], None
+        P, published_model = self.published()
+        problems = []
+        if published_model != model:
+            problems.append(f"published for model {published_model!r}, the store has {model!r}")
+        want, have = self.episode_keys(model), self.episodes_published(P)
+        stale = {e for e in want if have.get(e, ("",))[0] != want[e]} | {e for e in have if e not in want}
+        if stale:
+            problems.append(f"{len(stale)} episode versions differ from the store's")
+        chunks = self._count(self.chunks_c, visible(P))
+        vectors = self._count(self.vectors_c, visible(P))
+        n_chunks = self.store.counts()[1]
+        n_vectors = len(self.store.vectors(model)[0])
+        if not stale and (chunks != n_chunks or vectors != n_vectors):
+            problems.append(f"published rows: {chunks} chunks and {vectors} vectors, the store has {n_chunks} and "
+                            f"{n_vectors}")
+        return problems, vectors
+
+    def _count(self, name: str, expr: str) -> int:
+        return int(self.client.query(name, filter=expr, output_fields=["count(*)"])[0]["count(*)"])
+
+
+def _by_chunk(db, sql: str, ids: list[int], first: tuple = (), whole: bool = False) -> dict[int, list]:
+    out: dict[int, list] = {}
+    for part, marks in in_batches(ids):
+        for row in db.execute(sql.format(marks), (*first, *part)):
+            out.setdefault(row[0], []).append(tuple(row[1:]) if whole else row[1])
+    return out
+
+
+class _writer:
+    """The ingest lock, unless this process already holds it (an ingest publishing after its commit)."""
+
+    def __init__(self, data_dir):
+        self.data_dir, self._cm = data_dir, None
+
+    def __enter__(self):
+        holder = (self.data_dir / "ingest.lock")
+        try:
+            mine = holder.exists() and holder.read_text().strip() == str(os.getpid())
+        except OSError:
+            mine = False
+        if not mine:
+            self._cm = ingest_lock(self.data_dir)
+            self._cm.__enter__()
+        return self
+
+    def __exit__(self, *exc):
+        if self._cm is not None:
+            return self._cm.__exit__(*exc)
+        return False
+
+
+# --- a query's view of one published version -----------------------------------------------------------
+class MilvusView:
+    """What the retriever reads, at one published version P: the Store's read methods for chunks and the vector
+    index's `search`, answered by Milvus; the episode catalog (speaker profiles, term statistics for answers)
+    from the local SQLite store."""
+
+    def __init__(self, backend: MilvusBackend, version: int):
+        self.backend, self.client, self.version = backend, backend.client, version
+        self.store = backend.store
+        self._rows: dict[int, dict] = {}  # chunk id -> the fields fetched so far (one query's worth)
+        self.ready = version > 0 and backend.client.has_collection(backend.chunks_c)
+
+    def __getattr__(self, name: str):  # catalog reads: speaker_profiles, has_term, idf, episodes, version...
+        return getattr(self.store, name)
+
+    # the vector index ------------------------------------------------------------------------------
+    def search(self, query: np.ndarray, k: int, allowed: str | None = None) -> list[tuple[int, float]]:
+        """Chunks by their best vector (own or sentence window), grouped in Milvus."""
+        if not self.ready or k <= 0:
+            return []
+        expr = allowed or visible(self.version)
+        want = k * GROUP_FETCH
+        res = self.client.search(self.backend.vectors_c, data=[np.asarray(query, dtype=np.float32).tolist()],
+                                 anns_field="vector", limit=k, filter=expr, group_by_field="chunk_id",
+                                 output_fields=["chunk_id"],
+                                 search_params={"metric_type": "IP",
+                                                "params": {"ef": max(self.backend.settings.milvus_ef, want)}})
+        return [(int(h["entity"]["chunk_id"]), float(h["distance"])) for h in res[0]]
+
+    # the store ------------------------------------------------------------------------------------------
+    def filter_ids(self, filters: Filters | None) -> str | None:
+        """The filter as an expression (the SQLite store answers with chunk ids)."""
+        return filter_expr(filters, self.version) if has_filters(filters) else None
+
+    def keyword_search(self, terms: list[str], limit: int, filters: Filters | None = None) -> list[tuple[int, float]]:
+        """BM25 over the stemmed chunk text and header. milvus-lite reports BM25 as a negative distance, a
+        server as a positive score: either way the magnitude is the score and the order is best first."""
+        stems = [t for term in terms for t in bm25_tokens(term)]
+        if not self.ready or not stems:
+            return []
+        res = self.client.search(self.backend.chunks_c, data=[" ".join(stems)], anns_field="sparse", limit=limit,
+                                 filter=filter_expr(filters, self.version), output_fields=LIGHT,
+                                 search_params={"metric_type": "BM25"})
+        out = []
+        for h in res[0]:
+            self._keep(h["entity"])
+            out.append((int(h["entity"]["chunk_id"]), abs(float(h["distance"]))))
+        return out
+
+    def _keep(self, row: dict) -> None:
+        self._rows.setdefault(int(row["chunk_id"]), {}).update(row)
+
+    def _fetch(self, ids: list[int], fields: list[str]) -> dict[int, dict]:
+        """Rows of these chunks with at least `fields`, from this view's cache or Milvus."""
+        missing = [i for i in dict.fromkeys(ids) if not set(fields) <= self._rows.get(i, {}).keys()]
+        if missing and self.ready:
+            for part, _ in in_batches(missing, 1000):
+                rows = self.client.query(self.backend.chunks_c, output_fields=fields,
+                                         filter=f"chunk_id in [{', '.join(map(str, part))}] and {visible(self.version)}")
+                for r in rows:
+                    self._keep(r)
+        return {i: self._rows[i] for i in ids if i in self._rows and set(fields) <= self._rows[i].keys()}
+
+    def positions(self, ids: list[int]) -> dict[int, tuple[str, int, int]]:
+        rows = self._fetch(ids, LIGHT)
+        return {i: (r["episode_id"], int(r["ordinal"]), int(r["last_ordinal"])) for i, r in rows.items()}
+
+    def chunk_vectors(self, ids: list[int], model: str) -> dict[int, np.ndarray]:
+        rows = self._fetch(ids, ["chunk_id", "vector"])
+        return {i: np.asarray(r["vector"], dtype=np.float32) for i, r in rows.items()}
+
+    def chunks(self, ids: list[int], sentences: bool = False) -> dict[int, Chunk]:
+        fields = SHOWN + (["sentences"] if sentences else [])
+        return {i: _chunk(r, sentences) for i, r in self._fetch(ids, fields).items()}
+
+    def neighbours(self, chunk_id: int, context: int) -> list[Chunk]:
+        row = self._fetch([chunk_id], LIGHT).get(chunk_id)
+        if row is None:
+            return []
+        n = int(row["ordinal"])
+        rows = self.client.query(self.backend.chunks_c, output_fields=SHOWN + ["sentences"],
+                                 filter=f"episode_id == {lit(row['episode_id'])} and ordinal >= {n - context} and "
+                                        f"ordinal <= {n + context} and {visible(self.version)}")
+        return [_chunk(r, True) for r in sorted(rows, key=lambda r: r["ordinal"])]
+
+    def window_vectors(self, model: str, chunk_id: int | None = None, episode_id: str | None = None,
+                       kind: str | None = None, where: str | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Sentence-window vectors (chunk ids, matrix) of one chunk, or of an episode's chunks of one kind."""
+        parts = ["window > 0", where or visible(self.version)]
+        if chunk_id is not None:
+            parts.append(f"chunk_id == {int(chunk_id)}")
+        if episode_id is not None:
+            parts.append(f"episode_id == {lit(episode_id)}")
+        if kind is not None:
+            parts.append(f"kind == {lit(kind)}")
+        rows = self.backend._all(self.backend.vectors_c, " and ".join(parts), ["chunk_id", "window", "vector"]) \
+            if self.ready else []
+        rows.sort(key=lambda r: (r["chunk_id"], r["window"]))
+        ids = np.fromiter((r["chunk_id"] for r in rows), dtype=np.int64, count=len(rows))
+        return ids, np.array([np.asarray(r["vector"], dtype=np.float32) for r in rows])
+
+
+def _chunk(r: dict, sentences: bool) -> Chunk:
+    themes = [t for t in r["themes"].split("|") if t]
+    c = Chunk(id=int(r["chunk_id"]), episode_id=r["episode_id"], episode_title=r["title"], ordinal=int(r["ordinal"]),
+              text=r["text"], speaker=r["speaker"] or None, speakers=json.loads(r["speakers"]),
+              start=None if r["start_s"] < 0 else float(r["start_s"]),
+              end=None if r["end_s"] < 0 else float(r["end_s"]), char_start=int(r["char_start"]),
+              char_end=int(r["char_end"]), source=r["source"], kind=Kind(r["kind"]), section=r["section"] or None,
+              themes=themes)
+    if sentences:
+        c.sentences = [Sentence(start=s[0], end=s[1], char_start=s[2], char_end=s[3], speaker=s[4], seconds=s[5],
+                                role=SentenceRole(s[6])) for s in json.loads(r.get("sentences") or "[]")]
+    return c
+
+
+# --- retrievers ----------------------------------------------------------------------------------------
+class MilvusRetriever(Retriever):
+    """The default's retriever over a MilvusView: the same ranking code, with the filter pushed into Milvus."""
+
+    store: MilvusView
+
+    def _transcript_links(self, query: str, summary: Chunk, allowed: str | None) -> list[int]:
+        """As Retriever._transcript_links, with the filter applied by Milvus instead of by chunk ids."""
+        _, own = self.store.window_vectors(self.model, chunk_id=summary.id)
+        ids, vecs = self.store.window_vectors(self.model, episode_id=summary.episode_id,
+                                              kind=Kind.transcript.value, where=allowed)
+        if not len(own) or not len(ids):
+            return []
+        fit = own @ self.encode_query(query)
+        links: list[int] = []
+        for w in np.argsort(-fit)[:EVIDENCE_LINKS]:
+            if fit[w] < fit.max() - EVIDENCE_FOCUS:
+                break
+            sims = vecs @ own[w]
+            best = int(np.argmax(sims))
+            if sims[best] >= EVIDENCE_MIN and int(ids[best]) not in links:
+                links.append(int(ids[best]))
+        return links
+
+
+class MilvusServerFusionRetriever(MilvusRetriever):
+    """KB_MILVUS_FUSION=server: Milvus fuses the chunk-vector and BM25 lists in one `hybrid_search`."""
+
+    def ranked(self, query: str, filters: Filters | None = None, mode: Mode = Mode.hybrid,
+               allowed: str | None = None) -> list[tuple[int, float]]:
+        if mode in (Mode.keyword, Mode.dense) or not self.store.ready:
+            return super().ranked(query, filters, mode, allowed)
+        from search.query import query_terms
+
+        stems = [t for term in query_terms(query) for t in bm25_tokens(term)]
+        q = np.asarray(self.encode_query(query), dtype=np.float32).tolist()
+        expr = filter_expr(filters, self.store.version)
+        n = self.candidates
+        ef = {"metric_type": "IP", "params": {"ef": max(self.store.backend.settings.milvus_ef, n)}}
+        reqs = [AnnSearchRequest([q], "vector", ef, n, expr=expr)]
+        if stems:
+            reqs.append(AnnSearchRequest([" ".join(stems)], "sparse", {"metric_type": "BM25"}, n, expr=expr))
+        ranker = RRFRanker(60) if mode == Mode.rrf or len(reqs) == 1 else \
+            WeightedRanker(self.dense_weight, 1 - self.dense_weight)
+        res = self.store.client.hybrid_search(self.store.backend.chunks_c, reqs, ranker, limit=2 * n,
+                                              output_fields=LIGHT)
+        fused = {}
+        for h in res[0]:
+            self.store._keep(h["entity"])
+            fused[int(h["entity"]["chunk_id"])] = abs(float(h["distance"]))
+        if mode == Mode.rrf:
+            return sorted(fused.items(), key=lambda x: -x[1])
+        spread = float(np.std(list(fused.values()))) or 1.0 if fused else 1.0
+        linked = linked_speakers(query, self.store.speaker_profiles())
+        if linked:
+            for cid, c in self.store.chunks(list(fused)).items():
+                if any((c.episode_id, sp) in linked for sp in c.speakers):
+                    fused[cid] += SPEAKER_BOOST * spread
+        if self.context_weight:
+            fused = in_context(fused, self.store.positions(list(fused)), self.context_weight)
+        return sorted(fused.items(), key=lambda x: -x[1])
