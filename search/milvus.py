@@ -216,6 +216,7 @@ class MilvusBackend(Backend):
         self.chunks_c, self.vectors_c, self.state_c = f"{p}_chunks", f"{p}_vectors", f"{p}_state"
         self._lock = threading.Lock()
         self._seen_store_version = -1  # the store version this process last published (or found published)
+        self._loaded = False
 
     # --- collections --------------------------------------------------------------------------------
     def _exists(self) -> bool:
@@ -223,28 +224,39 @@ class MilvusBackend(Backend):
 
     def _create(self, dim: int) -> None:
         c = self.client
-        if not c.has_collection(self.state_c):
-            c.create_collection(self.state_c, schema=state_schema(), consistency_level="Strong", index_params=
-                                _index_params(c, {"dummy": {"index_type": "FLAT", "metric_type": "L2"}}, []))
         scalars = ["chunk_id", "episode_id", "kind", "v_from", "v_to"]
-        if not c.has_collection(self.chunks_c):
-            c.create_collection(self.chunks_c, schema=chunk_schema(dim), consistency_level="Strong",
-                                index_params=_index_params(c, {"vector": HNSW, "sparse": BM25_INDEX}, scalars))
-        if not c.has_collection(self.vectors_c):
-            c.create_collection(self.vectors_c, schema=vector_schema(dim), consistency_level="Strong",
-                                index_params=_index_params(c, {"vector": HNSW}, scalars))
+        for name, schema, params in (
+                (self.state_c, state_schema(), _index_params(c, {"dummy": {"index_type": "FLAT", "metric_type": "L2"}}, [])),
+                (self.chunks_c, chunk_schema(dim), _index_params(c, {"vector": HNSW, "sparse": BM25_INDEX}, scalars)),
+                (self.vectors_c, vector_schema(dim), _index_params(c, {"vector": HNSW}, scalars))):
+            if not c.has_collection(name):
+                c.create_collection(name, schema=schema, consistency_level="Strong")
+                # the indexes of an empty collection: no need to poll for them (pymilvus waits 0.5 s per index)
+                c.create_index(name, params, sync=False)
+                c.load_collection(name)
 
     def drop(self) -> None:
         for name in (self.chunks_c, self.vectors_c, self.state_c):
             if self.client.has_collection(name):
                 self.client.drop_collection(name)
+        self._loaded = False
 
     def close(self) -> None:
         self.client.close()
 
     # --- reading the published state ---------------------------------------------------------------
+    def _load(self) -> None:
+        """Load the collections once per process: a server keeps them loaded, milvus-lite opens them released."""
+        if self._loaded:
+            return
+        for name in (self.state_c, self.chunks_c, self.vectors_c):
+            if self.client.has_collection(name) and "NotLoad" in str(self.client.get_load_state(name).get("state")):
+                self.client.load_collection(name)
+        self._loaded = self._exists()
+
     def published(self) -> tuple[int, str]:
         """(P, model) of the published version; (0, "") before the first publish."""
+        self._load()
         if not self.client.has_collection(self.state_c):
             return 0, ""
         rows = self.client.query(self.state_c, filter='key == "published"', output_fields=["version", "value"])
@@ -270,23 +282,21 @@ class MilvusBackend(Backend):
             last = max(r[pk] for r in rows)
 
     # --- publishing ---------------------------------------------------------------------------------
-    def sync(self, model: str) -> MilvusBackend:
-        """Publish the store's committed version if Milvus lags behind it. Only the process holding the data
-        directory's ingest lock publishes (an ingest, `kb check`, or a reader when no ingest runs): readers
-        elsewhere just read the published version."""
+    def sync(self, model: str) -> MilvusView:
+        """Publish the store's committed version if Milvus lags behind it, and return a view of what is published.
+        Only the process holding the data directory's ingest lock publishes (an ingest, `kb check`, or a reader
+        when no ingest runs); elsewhere readers just read the published version."""
         version = self.store.version()
-        if version == self._seen_store_version:
-            return self
-        with self._lock:
-            if version == self._seen_store_version:
-                return self
-            try:
-                with _writer(self.settings.data_dir):
-                    self.publish(model)
-            except IngestLocked:
-                return self  # another process is ingesting: it publishes when its batch commits
-            self._seen_store_version = version
-        return self
+        if version != self._seen_store_version:
+            with self._lock:
+                if version != self._seen_store_version:
+                    try:
+                        with _writer(self.settings.data_dir):
+                            self.publish(model)
+                        self._seen_store_version = version
+                    except IngestLocked:
+                        pass  # another process is ingesting: it publishes when its batch commits
+        return self.view()
 
     def episode_keys(self, model: str) -> dict[str, str]:
         """episode id -> what its published rows depend on: its content hash, chunk ids, theme tags and model."""
@@ -341,6 +351,8 @@ class MilvusBackend(Backend):
         self.client.upsert(self.state_c, [{"key": "published", "episode_id": "", "value": model, "version": V,
                                            "v_from": 0, "v_to": INF, "dummy": [0.0, 0.0]}])
         self.gc(V)
+        for name in (self.chunks_c, self.vectors_c, self.state_c):
+            self.client.flush(name)  # sealed, indexed segments (milvus-lite searches a memtable by brute force)
         return len(changed) + len(gone)
 
     def recover(self, P: int) -> None:

@@ -9,6 +9,8 @@ from core.settings import Settings
 from search.retrieval import Mode, collapse, query_terms, rrf, zfuse
 from tests.helpers import TRANSCRIPT_ID, write_corpus
 
+pytestmark = pytest.mark.usefixtures("backend")  # every test on SQLite + FAISS and on Milvus (milvus-lite)
+
 
 @pytest.fixture
 def kb(tmp_path, data_dir):
