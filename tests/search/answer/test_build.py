@@ -8,7 +8,7 @@ import pytest
 
 from core.models import Chunk, EpisodeRef, Hit, Kind, Sentence, SentenceRole as R, SpeakerRole
 from search.answer import NO_ANSWER, Speakers, build_answer, unknown_names
-from search.answer.excerpts import MAX_WORDS, tidy
+from search.answer.excerpts import CONTEXT_WORDS, MAX_WORDS, tidy
 from search.query import SpeakerProfile
 
 TOPICS = ["trust", "hiring", "focus", "bread", "promise"]
@@ -117,7 +117,8 @@ def test_an_excerpt_never_leaves_its_speaker_and_never_passes_the_word_budget():
 
 
 def test_a_sentence_ending_in_a_colon_takes_what_it_introduces():
-    listed = passage(6, [("My advice on trust for every new manager who joins a team is simple, and it fits on one short line:", None, C),
+    intro = "My advice on trust for every new manager is simple " + "and short " * (CONTEXT_WORDS // 2) + "in one line:"
+    listed = passage(6, [(intro, None, C),
                          ("• keep promises", None, C), ("Bread is unrelated to anything here at all.", None, C)],
                      kind=Kind.note, start=None)
     [p] = answer("advice on trust", listed).points
