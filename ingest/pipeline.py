@@ -171,7 +171,9 @@ def ingest_settings(max_words: int, min_words: int, sentence_vectors: bool, embe
 
 
 def content_hash(doc: Document, settings: tuple) -> str:
-    payload = json.dumps([doc.model_dump(mode="json"), CHUNKER_VERSION, *settings], sort_keys=True)
+    """What an episode's stored form depends on: the parsed document, the settings and the code that chunks it
+    and types its sentences (a new sentence rule re-stores every episode once; nothing is re-embedded)."""
+    payload = json.dumps([doc.model_dump(mode="json"), CHUNKER_VERSION, code_fingerprint(), *settings], sort_keys=True)
     return hashlib.sha256(payload.encode()).hexdigest()
 
 

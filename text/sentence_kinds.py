@@ -102,7 +102,7 @@ def sentence_kind(doc: Doc) -> SentenceRole:
     words = _words(doc)
     if not words:
         return SentenceRole.filler
-    if doc.text.rstrip(" \"'”’)").endswith("?"):
+    if doc.text.rstrip(" \"'”’).").endswith("?"):  # "...build Stellafai?." is a question too
         return SentenceRole.question
     if all(t.lower_ in _FILLERS for t in words) and len(words) <= 6:
         return SentenceRole.filler

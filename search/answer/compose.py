@@ -6,33 +6,17 @@ points about as good as the best: a weak fifth point costs the reader more than 
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
 from core.models import Citation, Chunk, Hit, Kind, Point, SpeakerRole
 from search.answer.excerpts import Excerpt
-from search.query import SpeakerProfile
+from search.answer.roles import Speakers
 from text.clock import format_clock
 
 MAX_POINTS = 4
 KEEP_WITHIN = 0.15  # a point scores at least the best point's score minus this
 DUPLICATE = 0.9  # cosine between two excerpts above which the second one repeats the first
 _NUMBERS = ["no", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten"]
-
-
-@dataclass
-class Speakers:
-    """Who is who in each episode: full name, title as introduced, and part (host, co-host, guest)."""
-
-    profiles: dict[tuple[str, str], SpeakerProfile]
-
-    @classmethod
-    def of(cls, profiles: list[SpeakerProfile]) -> "Speakers":
-        return cls({(p.episode_id, p.short): p for p in profiles})
-
-    def get(self, episode_id: str, short: str | None) -> SpeakerProfile | None:
-        return self.profiles.get((episode_id, short)) if short else None
 
 
 def choose(cands: list[Excerpt], totals: list[float], vectors: np.ndarray) -> list[int]:

@@ -8,11 +8,12 @@ sentences only (no greeting, introduction, thanks or question: see text.sentence
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
-from core.models import Chunk, Sentence, SentenceRole
+from core.models import Chunk, Sentence
 
 MAX_WORDS = 60  # an excerpt is read at a glance; a single longer sentence stands alone
 MIN_WORDS = 8  # below this a sentence says too little to stand as a point ("It's fun.")
@@ -32,7 +33,7 @@ _STUTTER = re.compile(r"\b(\w+(?:['’]\w+)?)(?:,?\s+\1\b)+", re.I)  # "the, the
 
 @dataclass
 class Unit:
-    """One admissible sentence of a retrieved passage."""
+    """One quotable sentence of a retrieved passage."""
 
     passage: int  # rank of its passage in the retrieved list
     index: int  # its place among the passage's sentences
@@ -73,14 +74,14 @@ def passage_sentences(chunk: Chunk) -> list[Sentence]:
                      seconds=chunk.start, role=k) for (a, b), k in zip(spans, kinds)]
 
 
-def units(passages: list[Chunk], admissible: set[SentenceRole]) -> list[Unit]:
-    """The admissible sentences of the passages, in order, grouped into blocks an excerpt may not leave."""
+def units(passages: list[Chunk], quotable: Callable[[Chunk, Sentence], bool]) -> list[Unit]:
+    """The quotable sentences of the passages, in order, grouped into blocks an excerpt may not leave."""
     out: list[Unit] = []
     block = -1
     for p_i, chunk in enumerate(passages):
         prev: Sentence | None = None
         for i, s in enumerate(passage_sentences(chunk)):
-            if s.role not in admissible:
+            if not quotable(chunk, s):
                 prev = None
                 continue
             between = chunk.text[prev.end:s.start] if prev else None

@@ -211,3 +211,15 @@ def test_long_episode_titles_are_shortened_at_their_colon_in_the_attribution():
     assert short_title("Trust, Excellence, Customer Delight") == "Trust, Excellence, Customer Delight"
     assert short_title("A: very long title that goes on and on without any other separator in it") == \
         "A: very long title that goes on and on without any other separator in it"  # head too short to stand alone
+
+
+def test_the_host_is_quoted_only_when_named_or_without_guests():
+    speakers = Speakers.of([SpeakerProfile(episode_id="ep17", short="Alexis", full="Alexis Monville", part="host"),
+                            SpeakerProfile(episode_id="ep17", short="Maria", full="Maria Bracho", part="guest")])
+    talk = passage(17, [("Trust is the thing I always find most interesting about promises.", "Alexis", C),
+                        ("Trust grows when you keep the small promises you make to your team.", "Maria", C)])
+    said = lambda q: {p.citation.speaker for p in answer(q, talk, speakers=speakers).points}  # noqa: E731
+    assert said("trust promises") == {"Maria"}
+    assert "Alexis" in said("What does Alexis Monville think about trust promises?")
+    solo = Speakers.of([SpeakerProfile(episode_id="ep17", short="Alexis", full="Alexis Monville", part="host")])
+    assert {p.citation.speaker for p in answer("trust promises", talk, speakers=solo).points} >= {"Alexis"}
