@@ -23,7 +23,9 @@ import json, sys
 args = sys.argv[1:]
 def report():
     mods = sorted(m for m in sys.modules if m.split(".")[0] in %r)
-    print("\nPROBE " + json.dumps({"heavy": mods, "onnxruntime": "onnxruntime" in sys.modules}), file=sys.stderr)
+    lazy = sorted(m for m in ("spacy", "faiss", "fastapi", "onnxruntime") if m in sys.modules)
+    print("\nPROBE " + json.dumps({"heavy": mods, "onnxruntime": "onnxruntime" in sys.modules, "loaded": lazy}),
+          file=sys.stderr)
 if args[0] == "serve":  # what `kb serve` builds, driven in-process instead of over a socket
     from fastapi.testclient import TestClient
     from api.cli import _query_kb
@@ -67,9 +69,16 @@ def test_commands_that_read_the_store_never_import_torch(store_env):
     env, questions = store_env
     built = kb(env, "ingest", "--json")  # the store, built in a tmp dir with the ONNX encoder
     assert built["heavy"] == [] and built["onnxruntime"]
+    loaded: dict[str, set[str]] = {}
     for command in (["search", "trust", "--json"], ["ask", "how do you build trust?", "--json"],
                     ["eval", str(questions), "--no-ask", "--json"], ["serve"], ["stats"], ["episodes"]):
         seen = kb(env, *command)
         assert seen["heavy"] == [], (command, seen)
         # the queries really were encoded, with onnxruntime; stats and episodes load no encoder at all
         assert seen["onnxruntime"] == (command[0] not in ("stats", "episodes")), (command, seen)
+        loaded[command[0]] = set(seen["loaded"])
+    # what each command does not need, it does not import (spaCy alone is 1-2 s: import it through text/nlp.py,
+    # inside the function that needs it)
+    assert not loaded["stats"] & {"spacy", "faiss", "fastapi"} and not loaded["episodes"] & {"spacy", "faiss", "fastapi"}
+    assert not loaded["search"] & {"spacy", "fastapi"}, loaded["search"]
+    assert "fastapi" not in loaded["ask"] | loaded["eval"]
