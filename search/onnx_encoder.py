@@ -37,6 +37,7 @@ OPSET = 17
 MANIFEST = "manifest.json"
 FORMAT = 1  # bump when the exported graph or the manifest changes: older exports are then redone
 INPUTS = ("input_ids", "attention_mask", "token_type_ids")
+PAD_SHARE = 0.25  # a batch takes texts down to 75% of its longest text's tokens (see OnnxEncoder.encode)
 
 # Checked on every export besides the caller's sample: edge cases of tokenization (empty, whitespace, accents,
 # CJK, emoji) and truncation (a text far over max_seq_length).
@@ -160,12 +161,13 @@ class OnnxEncoder:
 
     @property
     def tokenizer(self):
+        """Truncating, not padding: `encode` pads each batch itself, to its longest text."""
         if self._tokenizer is None:
             from tokenizers import Tokenizer
 
             tok = Tokenizer.from_file(str(self.folder / "tokenizer.json"))
             tok.enable_truncation(max_length=self.max_seq_length, strategy="longest_first")
-            tok.enable_padding(pad_id=0, pad_token="[PAD]")  # to the longest text of the batch
+            tok.no_padding()  # tokenizer.json pads every text to 128
             self._tokenizer = tok
         return self._tokenizer
 
@@ -173,27 +175,41 @@ class OnnxEncoder:
         self.threads = threads
 
     # --- encoding -----------------------------------------------------------------------------------------
-    def _run(self, texts: list[str]) -> np.ndarray:
-        enc = self.tokenizer.encode_batch(texts)
-        feed = {
-            "input_ids": np.array([e.ids for e in enc], dtype=np.int64),
-            "attention_mask": np.array([e.attention_mask for e in enc], dtype=np.int64),
-            "token_type_ids": np.array([e.type_ids for e in enc], dtype=np.int64),
-        }
+    def _run(self, encodings: list) -> np.ndarray:
+        """One batch through the graph, padded to its longest text (padding is masked out of attention and
+        pooling: it changes no vector beyond float rounding, ~1e-7)."""
+        width = max(len(e.ids) for e in encodings)
+        feed = {name: np.zeros((len(encodings), width), dtype=np.int64) for name in INPUTS}
+        for row, e in enumerate(encodings):
+            n = len(e.ids)
+            feed["input_ids"][row, :n] = e.ids
+            feed["attention_mask"][row, :n] = e.attention_mask
+            feed["token_type_ids"][row, :n] = e.type_ids
         return self.session.run(None, feed)[0]
 
     def encode(self, texts: list[str], batch_size: int = 16) -> np.ndarray:
-        """Batches of texts of about one length (longest first, as sentence-transformers sorts them), so little
-        of a batch is padding; rows come back in the order given."""
+        """Rows in the order given. Texts go longest first (as sentence-transformers sorts them) in batches of
+        at most `batch_size` whose texts are within PAD_SHARE of the batch's longest in tokens: a batch is padded
+        to its longest text, and padding costs as much as text. The answer units of three `kb ask` questions
+        (187 texts, 11-140 tokens, one thread on busy cores): 2.8 s in fixed batches of 16, 1.9 s like this;
+        256 chunk texts on two threads: 23.5 s, 21.0 s."""
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
-        order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
-        for start in range(0, len(order), batch_size):
-            idx = order[start:start + batch_size]
-            out[idx] = self._run([texts[i] for i in idx])
+        if not texts:
+            return out
+        encodings = self.tokenizer.encode_batch(texts)
+        order = sorted(range(len(texts)), key=lambda i: -len(encodings[i].ids))
+        batch: list[int] = []
+        for i in order:
+            if batch and (len(batch) >= batch_size
+                          or len(encodings[i].ids) < (1 - PAD_SHARE) * len(encodings[batch[0]].ids)):
+                out[batch] = self._run([encodings[j] for j in batch])
+                batch = []
+            batch.append(i)
+        out[batch] = self._run([encodings[j] for j in batch])
         return out
 
     def encode_query(self, text: str) -> np.ndarray:
-        return np.asarray(self._run([text])[0], dtype=np.float32)
+        return np.asarray(self._run([self.tokenizer.encode(text)])[0], dtype=np.float32)
 
 
 def export(st_model: Any, model_dir: Path, folder: Path, model: str, weights_sha256: str,
