@@ -43,7 +43,7 @@ def build_answer(question: str, hits: list[Hit], chunks: dict[int, Chunk], encod
         return abstained(reason)
     terms = [set(t) for t in scored.terms]
     cands = [excerpt(*grow(k, us, scored.vectors, terms), k, us, passages) for k in keys]
-    chosen = compose.choose(cands, [scored.total(c) for c in cands], scored.vectors)
+    chosen = compose.choose(cands, [scored.total(c) for c in cands], scored.vectors, hits)
     reason = abstain.after_choosing(question, [cands[i].quote for i in chosen])
     if reason:
         return abstained(reason)

@@ -19,22 +19,36 @@ DUPLICATE = 0.9  # cosine between two excerpts above which the second one repeat
 _NUMBERS = ["no", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten"]
 
 
-def choose(cands: list[Excerpt], totals: list[float], vectors: np.ndarray) -> list[int]:
+def choose(cands: list[Excerpt], totals: list[float], vectors: np.ndarray, hits: list[Hit]) -> list[int]:
     """Indices of the excerpts that become points, best first. `vectors` are the units' (sentences') vectors:
-    two excerpts whose key sentences say the same thing are one point."""
+    two excerpts whose key sentences say the same thing are one point. `hits` are the passages, by rank.
+
+    A write-up speaks for an episode, in cleaner words than speech, so it often scores first; the episode's own
+    words are what a citation in a podcast knowledge base is for. So a point from a write-up brings, right after
+    it, the best excerpt of the same episode's conversation among the candidates, if there is one."""
     order = [int(i) for i in np.argsort(-np.asarray(totals))]
     if not order:
         return []
     floor = totals[order[0]] - KEEP_WITHIN
     chosen: list[int] = []
+
+    def fits(i: int) -> bool:
+        return (all(cands[j].passage != cands[i].passage for j in chosen)
+                and all(float(vectors[cands[i].key] @ vectors[cands[j].key]) < DUPLICATE for j in chosen))
+
+    def spoken_in(episode_id: str) -> list[int]:
+        return [j for j in order if hits[cands[j].passage].kind == Kind.transcript
+                and hits[cands[j].passage].episode.id == episode_id and fits(j)]
+
     for i in order:
         if len(chosen) >= MAX_POINTS or totals[i] < floor:
             break
-        if any(cands[j].passage == cands[i].passage for j in chosen):
-            continue
-        if any(float(vectors[cands[i].key] @ vectors[cands[j].key]) >= DUPLICATE for j in chosen):
+        if not fits(i):
             continue
         chosen.append(i)
+        hit = hits[cands[i].passage]
+        if hit.kind == Kind.summary and len(chosen) < MAX_POINTS:
+            chosen += spoken_in(hit.episode.id)[:1]
     return chosen
 
 

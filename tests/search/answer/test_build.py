@@ -125,6 +125,35 @@ def test_a_sentence_ending_in_a_colon_takes_what_it_introduces():
     assert p.citation.quote.endswith("• keep promises")
 
 
+def test_a_list_is_quoted_whole_or_not_at_all():
+    items = [f"• Trust item {i} keeps promises to every person on the team, week after week." for i in range(4)]
+    listed = passage(13, [("Trust is what a leader builds first, before anything else, and it takes promises.", None, C),
+                          ("Here are the four habits of trust:", None, C), *[(t, None, C) for t in items]],
+                     kind=Kind.note, start=None)
+    [p] = answer("trust", listed).points
+    # the four items do not fit with the key sentence: the excerpt stops before the list, not after its first item
+    assert p.citation.quote == "Trust is what a leader builds first, before anything else, and it takes promises."
+
+
+def in_episode(hit_chunk: tuple[Hit, Chunk], episode_id: str) -> tuple[Hit, Chunk]:
+    hit, chunk = hit_chunk
+    ref = EpisodeRef(id=episode_id, title="Leading trust")
+    return hit.model_copy(update={"episode": ref}), chunk.model_copy(update={"episode_id": episode_id})
+
+
+def test_a_write_up_point_brings_the_episodes_own_words():
+    write_up = in_episode(passage(14, [("Trust is built by keeping promises, the episode argues, week after week.",
+                                        None, C)], Kind.summary, None), "ep")
+    other = passage(15, [("Trust at work comes from keeping every promise, small or big, to each person.", None, C)],
+                    Kind.note, None)
+    said = in_episode(passage(16, [("Focus on the team first, and trust follows from the promises you keep.",
+                                    "Ann", C)]), "ep")
+    ans = answer("trust", write_up, other, said)
+    # the spoken passage scores below the others, yet follows the write-up of its episode
+    assert [p.citation.chunk_id for p in ans.points][:2] == [14, 16]
+    assert ans.points[1].citation.speaker == "Ann" and ans.points[1].citation.at
+
+
 def test_near_duplicates_and_second_points_of_one_passage_are_dropped():
     a = passage(7, [("Trust grows when you keep the small promises you make.", "Ann", C)])
     b = passage(8, [("Trust grows when you keep small promises to people.", "Bob", C)])
