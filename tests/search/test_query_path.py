@@ -81,4 +81,5 @@ def test_commands_that_read_the_store_never_import_torch(store_env):
     # inside the function that needs it)
     assert not loaded["stats"] & {"spacy", "faiss", "fastapi"} and not loaded["episodes"] & {"spacy", "faiss", "fastapi"}
     assert not loaded["search"] & {"spacy", "fastapi"}, loaded["search"]
+    assert "spacy" not in loaded["ask"], loaded["ask"]  # sentences and their roles come from the store
     assert "fastapi" not in loaded["ask"] | loaded["eval"]
