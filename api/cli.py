@@ -36,14 +36,13 @@ def _kb(build: bool = True):
 
 
 def _query_kb():
-    """A knowledge base ready to answer queries. The encoder and index load first (loading the encoder sets
-    PyTorch's threads to every core), then queries get KB_SERVE_THREADS: a query is a dozen tokens, and on shared
-    cores a second thread only spins (2 busy cores: /search p50 ~525 ms with two threads, ~45 ms with one)."""
-    import torch
-
+    """A knowledge base ready to answer queries, with KB_SERVE_THREADS encoder threads (onnxruntime's intra-op
+    threads; PyTorch's when the store is bf16): a query is a dozen tokens, and on shared cores a second thread
+    only spins (2 busy cores: /search p50 ~525 ms with two threads, ~45 ms with one). Building a missing index
+    (`_kb`) still encodes on every core; the encoder and the index then load in `warm_up`."""
     kb = _kb()
+    kb.embedder.set_threads(kb.settings.serve_threads)
     kb.warm_up()
-    torch.set_num_threads(kb.settings.serve_threads)
     return kb
 
 
@@ -67,7 +66,7 @@ def ingest(paths: Annotated[Optional[list[Path]], typer.Argument(help="files or 
     else:
         out.print(f"added {len(report.added)}, updated {len(report.updated)}, skipped {len(report.skipped)}, "
                   f"removed {len(report.removed)}, failed {len(report.failed)}; embedded {report.chunks_embedded} "
-                  f"chunks; index version {report.index_version}")
+                  f"chunks; index version {report.index_version}", soft_wrap=True)
         for path, why in report.failed.items():
             err.print(f"[yellow]skipped[/yellow] {why}")
         for path, first in report.duplicates.items():

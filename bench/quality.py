@@ -24,7 +24,7 @@ from rich.table import Table
 
 from _env import REPO, RESULTS, code_version, kb_server, machine, relevant_settings, wide_console, write_result
 from core.settings import Settings
-from search.embedding import cpu_supports_bf16
+from search.embedding import embedder_name, resolve_precision
 
 EVAL = REPO.parent / "shared" / "eval"
 HEADLINE = ["recall@1", "recall@5", "recall@10", "mrr@10", "coverage@k", "speaker_ok", "time_ok", "ask_cites_gold",
@@ -33,11 +33,18 @@ console = wide_console()
 
 
 def resolved_model(settings: Settings) -> str:
-    """The embedder name the server uses (precision=auto adds @bf16 on CPUs that have it), without loading it."""
+    """The embedder name the server uses (precision=auto: what the store holds, fp32 for a new one), without
+    loading it."""
     if settings.model == "fake":
         return "fake"
-    precision = ("bf16" if cpu_supports_bf16() else "fp32") if settings.precision == "auto" else settings.precision
-    return settings.model if precision == "fp32" else f"{settings.model}@{precision}"
+    from search.store import Store
+
+    store = Store(settings.db_path)
+    try:
+        precision = resolve_precision(settings.precision, settings.model, store.embedded_models)
+    finally:
+        store.close()
+    return embedder_name(settings.model, precision)
 
 
 def main() -> int:

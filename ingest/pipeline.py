@@ -4,6 +4,7 @@ from __future__ import annotations
 import hashlib
 import json
 import sys
+import time
 from collections.abc import Callable, Iterable, Iterator
 from functools import lru_cache
 from pathlib import Path
@@ -33,11 +34,14 @@ Progress = Callable[[str, int, int], None]
 
 class Stage:
     """One stage of a batch: a tqdm bar (counts and rate) for the CLI and/or `on_progress` for HTTP jobs, so
-    a long run shows where it is whichever way it was started."""
+    a long run shows where it is whichever way it was started. A bar is drawn only on a terminal: redirected to a
+    log, a stage writes one line when it ends ("embedding: 3342 texts in 41.2 s")."""
 
     def __init__(self, name: str, total: int, unit: str, bar: bool, on_progress: Progress | None):
-        self.name, self.total, self.done, self.on_progress = name, total, 0, on_progress
-        self.bar = tqdm(total=total, desc=name, unit=unit, disable=not bar)
+        self.name, self.total, self.done, self.on_progress, self.unit = name, total, 0, on_progress, unit
+        self.log_line = bar and not sys.stderr.isatty()
+        self.started = time.perf_counter()
+        self.bar = tqdm(total=total, desc=name, unit=unit, disable=not bar or self.log_line)
         self.update(0)
 
     def update(self, n: int = 1) -> None:
@@ -48,6 +52,10 @@ class Stage:
 
     def close(self) -> None:
         self.bar.close()
+        if self.log_line:
+            self.log_line = False
+            unit = self.unit if self.done == 1 else f"{self.unit}s"
+            print(f"{self.name}: {self.done} {unit} in {time.perf_counter() - self.started:.1f} s", file=sys.stderr)
 
     def iterate(self, items: list) -> Iterator:
         """Yield the items, counting each one once its loop body is done."""
@@ -171,7 +179,9 @@ def ingest_settings(max_words: int, min_words: int, sentence_vectors: bool, embe
 
 
 def content_hash(doc: Document, settings: tuple) -> str:
-    payload = json.dumps([doc.model_dump(mode="json"), CHUNKER_VERSION, *settings], sort_keys=True)
+    """What an episode's stored form depends on: the parsed document, the settings and the code that chunks it
+    and types its sentences (a new sentence rule re-stores every episode once; nothing is re-embedded)."""
+    payload = json.dumps([doc.model_dump(mode="json"), CHUNKER_VERSION, code_fingerprint(), *settings], sort_keys=True)
     return hashlib.sha256(payload.encode()).hexdigest()
 
 

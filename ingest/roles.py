@@ -1,13 +1,20 @@
 """Sentence roles in context: the kind a sentence's words give it (text.sentence_kinds), refined by who says it
 and where in the episode.
 
-Two things words alone cannot tell: everything the host says before a guest first speaks is the introduction
-("Maria brings over two decades of experience..."), and a host's turn that ends in a question is the asking,
-preamble included ("For many, Red Hat is synonymous with open source... Could you explain?").
+What words alone cannot tell:
+- a question mark does not make an asking. A question is asked when it hands the floor over: it ends the turn of
+  someone other than a guest. A question a speaker goes on to answer, or a guest's "...you need to lead the team
+  through, right?", is part of what they say (content);
+- a host's turn that ends in a question is the asking, preamble included ("For many, Red Hat is synonymous with
+  open source... Could you explain?");
+- everything the host says before a guest first speaks is the introduction ("Maria brings over two decades of
+  experience...").
 """
 from __future__ import annotations
 
-from core.models import Chunk, Document, SentenceRole, SpeakerRole
+from collections.abc import Iterator
+
+from core.models import Chunk, Document, Sentence, SentenceRole, SpeakerRole
 from text.sentence_kinds import sentence_kinds
 
 _REGULARS = {SpeakerRole.host, SpeakerRole.co_host}
@@ -19,28 +26,39 @@ def assign_roles(doc: Document, chunks: list[Chunk]) -> None:
     kinds = sentence_kinds([c.text[s.start:s.end] for c, s in sentences])
     for (_, s), kind in zip(sentences, kinds):
         s.role = kind
-    parts = doc.speaker_roles
-    if not parts:
-        return
+    parts = doc.speaker_roles or {}
     guests_heard = False
-    turn: list = []  # the sentences of the current speaker's turn, in order
-    for _, s in sentences + [(None, None)]:
-        if s is None or (turn and s.speaker != turn[-1].speaker):
-            _close_turn(turn, parts)
-            turn = []
-        if s is None:
-            break
-        turn.append(s)
-        if parts.get(s.speaker) == SpeakerRole.guest:
+    for turn in _turns([s for _, s in sentences]):
+        part = parts.get(turn[0].speaker)
+        _asking(turn, part)
+        if part == SpeakerRole.guest:
             guests_heard = True
-        elif parts.get(s.speaker) in _REGULARS and not guests_heard and SpeakerRole.guest in parts.values() \
-                and s.role == SentenceRole.content:
-            s.role = SentenceRole.introduction
+        elif part in _REGULARS and not guests_heard and SpeakerRole.guest in parts.values():
+            for s in turn:
+                if s.role == SentenceRole.content:
+                    s.role = SentenceRole.introduction
 
 
-def _close_turn(turn: list, parts: dict[str, SpeakerRole]) -> None:
-    """A host's turn that ends in a question is all asking."""
-    if turn and parts.get(turn[0].speaker) == SpeakerRole.host and turn[-1].role == SentenceRole.question:
-        for s in turn:
-            if s.role == SentenceRole.content:
-                s.role = SentenceRole.question
+def _turns(sentences: list[Sentence]) -> Iterator[list[Sentence]]:
+    """Runs of consecutive sentences by one speaker (a note without speakers is one turn)."""
+    turn: list[Sentence] = []
+    for s in sentences:
+        if turn and s.speaker != turn[-1].speaker:
+            yield turn
+            turn = []
+        turn.append(s)
+    if turn:
+        yield turn
+
+
+def _asking(turn: list[Sentence], part: SpeakerRole | None) -> None:
+    """Which of a turn's sentences ask: the question that ends a non-guest's turn, and, for a host or co-host,
+    their other questions of that turn (and for a host, the whole turn); every other question is said, not
+    asked."""
+    said = [s for s in turn if s.role != SentenceRole.filler] or turn  # "...can you share? Hmm." still asks
+    asks = part != SpeakerRole.guest and said[-1].role == SentenceRole.question
+    for s in said[:-1] if asks else said:
+        if s.role == SentenceRole.question:
+            s.role = SentenceRole.question if asks and part in _REGULARS else SentenceRole.content
+        elif asks and part == SpeakerRole.host and s.role == SentenceRole.content:
+            s.role = SentenceRole.question

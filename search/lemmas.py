@@ -6,10 +6,13 @@ import re
 from collections import Counter
 from collections.abc import Iterable
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
-import spacy
-from spacy.language import Language
-from spacy.tokens import Token
+from text.nlp import spacy
+
+if TYPE_CHECKING:  # pragma: no cover
+    from spacy.language import Language
+    from spacy.tokens import Token
 
 _APOSTROPHES = str.maketrans({"’": "'", "‘": "'"})
 _WORD = re.compile(r"\w")
@@ -18,7 +21,7 @@ _WORD = re.compile(r"\w")
 @lru_cache(maxsize=1)
 def nlp() -> Language:
     """Tokenizer + lookup lemmatizer; texts are lower-cased first because the lookup table is lower-case."""
-    pipeline = spacy.blank("en")
+    pipeline = spacy().blank("en")
     pipeline.add_pipe("lemmatizer", config={"mode": "lookup"})
     pipeline.initialize()
     return pipeline

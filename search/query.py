@@ -4,7 +4,8 @@ from __future__ import annotations
 import re
 
 from pydantic import BaseModel
-from spacy.lang.en.stop_words import STOP_WORDS
+
+from text.nlp import stop_words
 
 _TERM = re.compile(r"[\w’']+")
 # what is left of "don't", "isn't"... once the apostrophe splits them ("won" stays: it is also a word)
@@ -16,7 +17,8 @@ def query_terms(query: str) -> list[str]:
     """Content words of the query for BM25: lower-cased, de-duplicated, stop words dropped."""
     words = [w.lower().replace("’", "'").strip("'") for w in _TERM.findall(query)]
     stems = [w.split("'")[0] for w in words]  # "Red Hat's" -> hat; "it's", "don't" -> it, don: stop words below
-    terms = [w for w in stems if w not in STOP_WORDS and w not in _NEGATED and len(w) > 1]
+    stop = stop_words()
+    terms = [w for w in stems if w not in stop and w not in _NEGATED and len(w) > 1]
     return list(dict.fromkeys(t for t in terms if t))
 
 

@@ -187,6 +187,13 @@ class Store:
             have.update(r[0] for r in self.db.execute(q, (model, *part)))
         return [h for h in uniq if h not in have]
 
+    def embedded_models(self) -> list[str]:
+        """The embedder names a stored chunk has vectors under (one chunk, by primary key: cheap at any size)."""
+        row = self.db.execute("SELECT embed_hash FROM chunks ORDER BY id LIMIT 1").fetchone()
+        if row is None:
+            return []
+        return [r[0] for r in self.db.execute("SELECT model FROM embeddings WHERE hash=?", (row[0],))]
+
     def put_embeddings(self, hashes: list[str], vectors: np.ndarray, model: str) -> None:
         rows = [(h, model, int(v.shape[0]), np.asarray(v, dtype=np.float32).tobytes()) for h, v in zip(hashes, vectors, strict=True)]
         with self.transaction():

@@ -8,10 +8,11 @@ from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import faiss
 import numpy as np
 
 if TYPE_CHECKING:
+    import faiss
+
     from search.store import Store
 
 # From this many vectors `auto` picks HNSW. bench/ingest.py on 2 shared cores, 100 candidates per query: flat
@@ -23,9 +24,25 @@ HNSW_EF_CONSTRUCTION = 80
 HNSW_EF_SEARCH = 128
 REBUILD_FRACTION = 0.25  # patching more than this share of episodes (or HNSW tombstones) costs more than a rebuild
 
-# The product searches one query at a time: OpenMP threads only add spin-up and contention there (measured on the
-# default corpus, 2 busy cores: 31-38 ms a query with 2 threads, 4-5 ms with 1).
-faiss.omp_set_num_threads(1)
+
+class _Faiss:
+    """faiss, imported on first use: `kb stats` and `kb episodes` never touch the index (0.1-0.2 s of imports).
+    The product searches one query at a time: OpenMP threads only add spin-up and contention there (measured on
+    the default corpus, 2 busy cores: 31-38 ms a query with 2 threads, 4-5 ms with 1), so faiss gets one."""
+
+    module = None
+
+    def __getattr__(self, name: str):
+        if _Faiss.module is None:
+            import faiss as module
+
+            module.omp_set_num_threads(1)
+            _Faiss.module = module
+        return getattr(_Faiss.module, name)
+
+
+if not TYPE_CHECKING:
+    faiss = _Faiss()
 
 
 class VectorIndex(ABC):

@@ -9,12 +9,15 @@ alone cannot give (who is the host, whether the guest has spoken yet) is added a
 from __future__ import annotations
 
 from functools import lru_cache
-
-from spacy.matcher import Matcher
-from spacy.tokens import Doc
+from typing import TYPE_CHECKING
 
 from core.models import SentenceRole
+from text.nlp import spacy
 from text.sentences import nlp
+
+if TYPE_CHECKING:
+    from spacy.matcher import Matcher
+    from spacy.tokens import Doc
 
 
 def _phrases(*texts: str) -> list[list[dict]]:
@@ -84,6 +87,7 @@ _IN_PASSING = {SentenceRole.greeting, SentenceRole.thanks, SentenceRole.sign_off
 
 @lru_cache(maxsize=1)
 def _matchers() -> tuple[Matcher, Matcher]:
+    Matcher = spacy().matcher.Matcher  # noqa: N806 (spaCy through text.nlp: no PyTorch)
     vocab = nlp().vocab
     anywhere, opening = Matcher(vocab), Matcher(vocab)
     for role, phrases in _KINDS:
@@ -102,7 +106,7 @@ def sentence_kind(doc: Doc) -> SentenceRole:
     words = _words(doc)
     if not words:
         return SentenceRole.filler
-    if doc.text.rstrip(" \"'”’)").endswith("?"):
+    if doc.text.rstrip(" \"'”’).").endswith("?"):  # "...build Stellafai?." is a question too
         return SentenceRole.question
     if all(t.lower_ in _FILLERS for t in words) and len(words) <= 6:
         return SentenceRole.filler

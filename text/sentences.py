@@ -2,14 +2,17 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
-import spacy
-from spacy.language import Language
+from text.nlp import spacy
+
+if TYPE_CHECKING:  # pragma: no cover
+    from spacy.language import Language
 
 
 @lru_cache(maxsize=1)
 def nlp() -> Language:
-    pipeline = spacy.blank("en")
+    pipeline = spacy().blank("en")
     pipeline.add_pipe("sentencizer")
     return pipeline
 

@@ -1,40 +1,26 @@
 """Answers as stages a reader can follow, a module each:
 
-    roles (stored at ingest) -> excerpts -> score -> abstain? -> compose (-> generate -> verify, when configured)
+    roles (what may be quoted) -> excerpts -> score -> abstain? -> compose (-> generate -> verify, if configured)
 
 The default answer is extractive and offline: a lead line and a few key points, each one contiguous excerpt of
 whole content sentences, attributed inline to who said it, in which episode, when.
 """
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
-
 from typing import TYPE_CHECKING
 
-from core.models import Answer, Chunk, Hit, SentenceRole
+from core.models import Answer, Chunk, Hit
 from search.answer import abstain, compose
 from search.answer.abstain import NO_ANSWER, unknown_names
-from search.answer.compose import Speakers
 from search.answer.excerpts import MIN_WORDS, excerpt, grow, units
+from search.answer.roles import Quotable, Speakers
 from search.answer.score import Encode, score_sentences
 
 __all__ = ["NO_ANSWER", "Speakers", "build_answer", "unknown_names", "with_generation"]
 
 if TYPE_CHECKING:
     from search.answer.generate import Generation
-
-# a question about who someone is may be answered by their introduction
-_ABOUT_SOMEONE = re.compile(r"^\s*(who (is|was|are)|who's|what (is|was|does|did) \w+(?: \w+)?(?:'s|’s)? "
-                            r"(role|job|title|do\b|position))", re.I)
-
-
-def admissible(question: str) -> set[SentenceRole]:
-    """Sentence roles an answer to this question may quote: content, and introductions for "who is" questions."""
-    roles = {SentenceRole.content}
-    if _ABOUT_SOMEONE.search(question):
-        roles.add(SentenceRole.introduction)
-    return roles
 
 
 def build_answer(question: str, hits: list[Hit], chunks: dict[int, Chunk], encode: Encode,
@@ -43,7 +29,8 @@ def build_answer(question: str, hits: list[Hit], chunks: dict[int, Chunk], encod
     """The extractive answer from retrieved passages (`hits`, best first; `chunks` holds their sentences)."""
     hits = [h for h in hits if h.chunk_id in chunks]
     passages = [chunks[h.chunk_id] for h in hits]
-    us = units(passages, admissible(question))
+    speakers = speakers or Speakers({})
+    us = units(passages, Quotable(question, speakers))
 
     def abstained(reason: str) -> Answer:
         return Answer(question=question, answer=NO_ANSWER, abstained=True, citations=[], closest=hits, reason=reason)
@@ -56,11 +43,11 @@ def build_answer(question: str, hits: list[Hit], chunks: dict[int, Chunk], encod
         return abstained(reason)
     terms = [set(t) for t in scored.terms]
     cands = [excerpt(*grow(k, us, scored.vectors, terms), k, us, passages) for k in keys]
-    chosen = compose.choose(cands, [scored.total(c) for c in cands], scored.vectors)
+    chosen = compose.choose(cands, [scored.total(c) for c in cands], scored.vectors, hits)
     reason = abstain.after_choosing(question, [cands[i].quote for i in chosen])
     if reason:
         return abstained(reason)
-    points = compose.points(chosen, cands, hits, passages, speakers or Speakers({}))
+    points = compose.points(chosen, cands, hits, passages, speakers)
     lead = compose.lead(points)
     return Answer(question=question, answer=compose.plain_text(lead, points), abstained=False, lead=lead,
                   points=points, citations=[p.citation for p in points])

@@ -6,13 +6,11 @@ points about as good as the best: a weak fifth point costs the reader more than 
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
 from core.models import Citation, Chunk, Hit, Kind, Point, SpeakerRole
 from search.answer.excerpts import Excerpt
-from search.query import SpeakerProfile
+from search.answer.roles import Speakers
 from text.clock import format_clock
 
 MAX_POINTS = 4
@@ -21,36 +19,36 @@ DUPLICATE = 0.9  # cosine between two excerpts above which the second one repeat
 _NUMBERS = ["no", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten"]
 
 
-@dataclass
-class Speakers:
-    """Who is who in each episode: full name, title as introduced, and part (host, co-host, guest)."""
-
-    profiles: dict[tuple[str, str], SpeakerProfile]
-
-    @classmethod
-    def of(cls, profiles: list[SpeakerProfile]) -> "Speakers":
-        return cls({(p.episode_id, p.short): p for p in profiles})
-
-    def get(self, episode_id: str, short: str | None) -> SpeakerProfile | None:
-        return self.profiles.get((episode_id, short)) if short else None
-
-
-def choose(cands: list[Excerpt], totals: list[float], vectors: np.ndarray) -> list[int]:
+def choose(cands: list[Excerpt], totals: list[float], vectors: np.ndarray, hits: list[Hit]) -> list[int]:
     """Indices of the excerpts that become points, best first. `vectors` are the units' (sentences') vectors:
-    two excerpts whose key sentences say the same thing are one point."""
+    two excerpts whose key sentences say the same thing are one point. `hits` are the passages, by rank.
+
+    A write-up speaks for an episode, in cleaner words than speech, so it often scores first; the episode's own
+    words are what a citation in a podcast knowledge base is for. So a point from a write-up brings, right after
+    it, the best excerpt of the same episode's conversation among the candidates, if there is one."""
     order = [int(i) for i in np.argsort(-np.asarray(totals))]
     if not order:
         return []
     floor = totals[order[0]] - KEEP_WITHIN
     chosen: list[int] = []
+
+    def fits(i: int) -> bool:
+        return (all(cands[j].passage != cands[i].passage for j in chosen)
+                and all(float(vectors[cands[i].key] @ vectors[cands[j].key]) < DUPLICATE for j in chosen))
+
+    def spoken_in(episode_id: str) -> list[int]:
+        return [j for j in order if hits[cands[j].passage].kind == Kind.transcript
+                and hits[cands[j].passage].episode.id == episode_id and fits(j)]
+
     for i in order:
         if len(chosen) >= MAX_POINTS or totals[i] < floor:
             break
-        if any(cands[j].passage == cands[i].passage for j in chosen):
-            continue
-        if any(float(vectors[cands[i].key] @ vectors[cands[j].key]) >= DUPLICATE for j in chosen):
+        if not fits(i):
             continue
         chosen.append(i)
+        hit = hits[cands[i].passage]
+        if hit.kind == Kind.summary and len(chosen) < MAX_POINTS:
+            chosen += spoken_in(hit.episode.id)[:1]
     return chosen
 
 

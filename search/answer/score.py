@@ -13,8 +13,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from search.answer.excerpts import Excerpt, Unit
-from search.lemmas import lemma_texts, lemmas
 from search.query import query_terms
+from text.stems import stem_words, stems
 
 LEXICAL_WEIGHT = 0.2  # weight of IDF-weighted question-word coverage
 RANK_WEIGHT = 0.1  # weight of the passage's place in the ranking (1 for the first passage, 0 for the last)
@@ -46,9 +46,13 @@ class Sentences:
 
 
 def question_terms(question: str, idf: Callable[[str], float]) -> dict[str, float]:
-    """The question's content lemmas with their share of its total IDF weight."""
-    terms = {lem for lem in lemmas(question) if query_terms(lem)}
-    weights = {t: idf(t) for t in terms}
+    """The question's content words, by stem, with their share of its total IDF weight (the IDF of the word as
+    asked: the index stems it its own way)."""
+    words = query_terms(question)
+    by_stem: dict[str, str] = {}
+    for word, stem in zip(words, stem_words(words)):
+        by_stem.setdefault(stem, word)
+    weights = {stem: idf(word) for stem, word in by_stem.items()}
     total = sum(weights.values())
     return {t: w / total for t, w in weights.items()} if total else {}
 
@@ -59,7 +63,7 @@ def score_sentences(question: str, us: list[Unit], passages: int, encode: Encode
     vecs = encode([question] + [u.text for u in us])
     q, vectors = vecs[0], vecs[1:]
     wanted = question_terms(question, idf) if idf is not None else {}
-    terms = [{t: w for t, w in wanted.items() if t in set(lem)} for lem in lemma_texts([u.text for u in us])] \
-        if wanted else [{} for _ in us]
+    held = [set(stems(u.text)) for u in us] if wanted else [set() for _ in us]
+    terms = [{t: w for t, w in wanted.items() if t in h} for h in held]
     prior = 1 - np.array([u.passage for u in us], dtype=float) / max(passages - 1, 1)
     return Sentences(vectors=vectors, similarity=vectors @ q, terms=terms, prior=prior)

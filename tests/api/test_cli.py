@@ -123,81 +123,68 @@ def test_serve_is_a_command():
     assert result.exit_code == 0 and "--port" in result.stdout
 
 
-def test_serve_runs_the_app_with_the_configured_torch_threads(monkeypatch):
-    import torch
-    import uvicorn
-
-    seen = {}
-    monkeypatch.setattr(uvicorn, "run", lambda app, host, port, log_level: seen.update(
-        app=app, host=host, port=port, threads=torch.get_num_threads()))
-    before = torch.get_num_threads()
-    try:
-        result = run("serve", "--port", "8123")
-        assert result.exit_code == 0, result.output
-        assert seen["port"] == 8123 and seen["threads"] == 1  # the default
-        assert any(getattr(r, "path", None) == "/search" for r in seen["app"].routes)
-        from core.settings import get_settings
-        monkeypatch.setenv("KB_SERVE_THREADS", "2")
-        get_settings.cache_clear()
-        assert run("serve").exit_code == 0 and seen["threads"] == 2
-    finally:
-        torch.set_num_threads(before)
-
-
 @pytest.fixture
-def loads_like_the_real_encoder(corpus, monkeypatch):
-    """A fake encoder that, like SentenceTransformerEmbedder, sets PyTorch to 3 threads when it loads, and records
-    the thread count each encode ran with; torch's count is restored afterwards."""
-    import torch
-
+def encoder_threads(corpus, monkeypatch):
+    """A fake encoder that records the thread count each encode ran with; like the real ones it starts with every
+    core (threads None) until the command sets KB_SERVE_THREADS through `set_threads`."""
     from core import knowledge_base
     from search.embedding import FakeEmbedder
 
-    encoded_with: list[int] = []
+    encoded_with: list[int | None] = []
 
-    class LoadsLikeTheRealOne(FakeEmbedder):
-        def __init__(self):
-            super().__init__()
-            torch.set_num_threads(3)
-
+    class Recording(FakeEmbedder):
         def encode(self, texts, batch_size=16, progress=False):
-            encoded_with.append(torch.get_num_threads())  # in the thread that serves the request
+            encoded_with.append(self.threads)  # in the thread that serves the request
             return super().encode(texts, batch_size, progress)
 
-    before = torch.get_num_threads()
+    encoder = Recording()
     assert run("ingest", "--json").exit_code == 0  # the store exists before the encoder is swapped in
-    monkeypatch.setattr(knowledge_base, "get_embedder", lambda model, precision: LoadsLikeTheRealOne())
+    monkeypatch.setattr(knowledge_base, "get_embedder", lambda *args, **kwargs: encoder)
     encoded_with.clear()
-    yield encoded_with
-    torch.set_num_threads(before)
+    yield encoder, encoded_with
 
 
-def test_serve_threads_still_hold_once_requests_load_the_encoder(corpus, monkeypatch, loads_like_the_real_encoder):
-    """Loading the real encoder sets PyTorch's threads to every core. On a store that is already built, serve
-    loads it (and the index) before it applies KB_SERVE_THREADS, so queries encode with the configured count."""
+def test_serve_runs_the_app_with_the_configured_threads(encoder_threads, monkeypatch):
+    import uvicorn
+
+    encoder, _ = encoder_threads
+    seen = {}
+    monkeypatch.setattr(uvicorn, "run", lambda app, host, port, log_level: seen.update(
+        app=app, host=host, port=port, threads=encoder.threads))
+    result = run("serve", "--port", "8123")
+    assert result.exit_code == 0, result.output
+    assert seen["port"] == 8123 and seen["threads"] == 1  # the default
+    assert any(getattr(r, "path", None) == "/search" for r in seen["app"].routes)
+    from core.settings import get_settings
+    monkeypatch.setenv("KB_SERVE_THREADS", "2")
+    get_settings.cache_clear()
+    assert run("serve").exit_code == 0 and seen["threads"] == 2
+
+
+def test_serve_threads_hold_for_requests(encoder_threads, monkeypatch):
+    """`kb serve` sets KB_SERVE_THREADS before it loads the encoder and the index (warm-up), so every query,
+    the warm-up's included, encodes with the configured count (onnxruntime fixes it when the session is made)."""
     import uvicorn
     from fastapi.testclient import TestClient
 
-    encoded_with = loads_like_the_real_encoder
+    _, encoded_with = encoder_threads
     seen = {}
 
     def serve_requests(app, host, port, log_level):
         client = TestClient(app)
-        encoded_with.clear()
         seen["status"] = [client.get("/search", params={"q": q}).status_code for q in ("trust", "focus")]
 
     monkeypatch.setattr(uvicorn, "run", serve_requests)
     result = run("serve")
     assert result.exit_code == 0, result.output
-    assert seen["status"] == [200, 200] and encoded_with == [1, 1]
+    assert seen["status"] == [200, 200] and encoded_with == [1, 1, 1]  # warm-up, then the two requests
 
 
 @pytest.mark.parametrize("command", [("search", "trust"), ("ask", "how do you build trust?")])
-def test_query_commands_encode_with_the_configured_threads(corpus, loads_like_the_real_encoder, command):
-    """`kb search` and `kb ask` load the encoder (which sets PyTorch to every core) before applying
-    KB_SERVE_THREADS, like `kb serve`, so the query itself does not spin a second thread on shared cores."""
-    import torch
-
+def test_query_commands_encode_with_the_configured_threads(encoder_threads, command):
+    """`kb search` and `kb ask` apply KB_SERVE_THREADS like `kb serve`, so the query itself does not spin a second
+    thread on shared cores."""
+    _, encoded_with = encoder_threads
     result = run(*command, "--json")
     assert result.exit_code == 0, result.output
-    assert loads_like_the_real_encoder[-1] == 1 and torch.get_num_threads() == 1
+    assert encoded_with and set(encoded_with) == {1}

@@ -1,13 +1,14 @@
 """Batch ingest: incremental by content hash, embeddings cached by content hash, failures named, prune."""
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from core.models import Kind
-from ingest.pipeline import decode, discover, ingest
+from ingest.pipeline import Stage, decode, discover, ingest
 from ingest.readers import ReaderError
 from search.embedding import FakeEmbedder
 from search.store import Store
@@ -231,3 +232,13 @@ def test_switching_the_model_embeds_every_chunk_for_the_new_model(store, corpus)
     chunk_ids = {r[0] for r in store.db.execute("SELECT id FROM chunks")}
     assert len(chunk_ids) == n_chunks and set(ids.tolist()) == chunk_ids
     assert ingest(store, OtherModel(), [corpus]).chunks_embedded == 0  # and then it is incremental again
+
+
+def test_a_stage_redirected_to_a_log_writes_one_line_not_bar_redraws(capsys):
+    seen: list[tuple[str, int, int]] = []
+    stage = Stage("embedding", 500, "text", True, lambda *a: seen.append(a))
+    for _ in stage.iterate(list(range(500))):
+        pass
+    err = capsys.readouterr().err  # pytest's captured stderr is not a terminal
+    assert "\r" not in err and re.fullmatch(r"embedding: 500 texts in \d+\.\d s\n", err), err
+    assert seen[-1] == ("embedding", 500, 500) and len(seen) == 501  # HTTP jobs still follow every step

@@ -58,3 +58,38 @@ def test_every_sentence_is_kept_and_traced_to_the_source():
             assert text[s.char_start:s.char_end] == c.text[s.start:s.end]
             assert s.speaker in c.speakers
     assert sum(len(c.sentences) for c in chunks) == len(roles()) == 12
+
+
+RHETORICAL = """    Alexis: What does leading change look like for you? Is it different at scale?
+
+    Tamar: A lot of leadership is leading through change, right? Our organizations are very rarely stagnant. Why does that matter? Because the team needs context to decide well on its own, right?
+
+    Alexis: How do you give them that context?
+"""
+
+
+def test_a_question_is_asked_only_when_it_hands_the_floor_over():
+    doc, text = blog_post(RHETORICAL)
+    doc.speaker_roles = infer_parts(doc)
+    assert doc.speaker_roles == {"Alexis": P.host, "Tamar": P.guest}
+    chunks = chunk_document(doc, text, max_words=200, min_words=0)
+    assign_roles(doc, chunks)
+    got = {c.text[s.start:s.end]: s.role for c in chunks for s in c.sentences}
+    assert got["What does leading change look like for you?"] == R.question
+    assert got["Is it different at scale?"] == R.question
+    assert got["How do you give them that context?"] == R.question
+    # the guest's questions are part of what she says: her tag questions, and the one she answers herself
+    assert got["A lot of leadership is leading through change, right?"] == R.content
+    assert got["Why does that matter?"] == R.content
+    assert got["Because the team needs context to decide well on its own, right?"] == R.content
+
+
+def test_without_known_parts_a_question_the_speaker_goes_on_to_answer_is_content():
+    doc, text = blog_post(RHETORICAL)
+    doc.speaker_roles = {}
+    chunks = chunk_document(doc, text, max_words=200, min_words=0)
+    assign_roles(doc, chunks)
+    got = {c.text[s.start:s.end]: s.role for c in chunks for s in c.sentences}
+    assert got["Why does that matter?"] == R.content  # she answers it in the next sentence
+    assert got["Is it different at scale?"] == R.question  # it ends the turn: the floor is handed over
+    assert got["How do you give them that context?"] == R.question

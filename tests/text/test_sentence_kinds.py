@@ -21,6 +21,7 @@ CASES = [
     ("Where can people find you online?", R.question),
     ("This episode is brought to you by our friends at Fastly.", R.sponsor),
     ("Could you start by sharing how you typically introduce yourself?", R.question),
+    ("So a question I ask everyone: do you use Stellafai to build Stellafai?.", R.question),
     ("Sure.", R.filler),
     ("Yeah, yeah, absolutely.", R.filler),
     ("That’s right.", R.filler),

@@ -8,7 +8,7 @@ import pytest
 
 from core.models import Chunk, EpisodeRef, Hit, Kind, Sentence, SentenceRole as R, SpeakerRole
 from search.answer import NO_ANSWER, Speakers, build_answer, unknown_names
-from search.answer.excerpts import MAX_WORDS, tidy
+from search.answer.excerpts import CONTEXT_WORDS, MAX_WORDS, tidy
 from search.query import SpeakerProfile
 
 TOPICS = ["trust", "hiring", "focus", "bread", "promise"]
@@ -117,11 +117,41 @@ def test_an_excerpt_never_leaves_its_speaker_and_never_passes_the_word_budget():
 
 
 def test_a_sentence_ending_in_a_colon_takes_what_it_introduces():
-    listed = passage(6, [("My advice on trust for every new manager who joins a team is simple, and it fits on one short line:", None, C),
+    intro = "My advice on trust for every new manager is simple " + "and short " * (CONTEXT_WORDS // 2) + "in one line:"
+    listed = passage(6, [(intro, None, C),
                          ("• keep promises", None, C), ("Bread is unrelated to anything here at all.", None, C)],
                      kind=Kind.note, start=None)
     [p] = answer("advice on trust", listed).points
     assert p.citation.quote.endswith("• keep promises")
+
+
+def test_a_list_is_quoted_whole_or_not_at_all():
+    items = [f"• Trust item {i} keeps promises to every person on the team, week after week." for i in range(4)]
+    listed = passage(13, [("Trust is what a leader builds first, before anything else, and it takes promises.", None, C),
+                          ("Here are the four habits of trust:", None, C), *[(t, None, C) for t in items]],
+                     kind=Kind.note, start=None)
+    [p] = answer("trust", listed).points
+    # the four items do not fit with the key sentence: the excerpt stops before the list, not after its first item
+    assert p.citation.quote == "Trust is what a leader builds first, before anything else, and it takes promises."
+
+
+def in_episode(hit_chunk: tuple[Hit, Chunk], episode_id: str) -> tuple[Hit, Chunk]:
+    hit, chunk = hit_chunk
+    ref = EpisodeRef(id=episode_id, title="Leading trust")
+    return hit.model_copy(update={"episode": ref}), chunk.model_copy(update={"episode_id": episode_id})
+
+
+def test_a_write_up_point_brings_the_episodes_own_words():
+    write_up = in_episode(passage(14, [("Trust is built by keeping promises, the episode argues, week after week.",
+                                        None, C)], Kind.summary, None), "ep")
+    other = passage(15, [("Trust at work comes from keeping every promise, small or big, to each person.", None, C)],
+                    Kind.note, None)
+    said = in_episode(passage(16, [("Focus on the team first, and trust follows from the promises you keep.",
+                                    "Ann", C)]), "ep")
+    ans = answer("trust", write_up, other, said)
+    # the spoken passage scores below the others, yet follows the write-up of its episode
+    assert [p.citation.chunk_id for p in ans.points][:2] == [14, 16]
+    assert ans.points[1].citation.speaker == "Ann" and ans.points[1].citation.at
 
 
 def test_near_duplicates_and_second_points_of_one_passage_are_dropped():
@@ -210,3 +240,15 @@ def test_long_episode_titles_are_shortened_at_their_colon_in_the_attribution():
     assert short_title("Trust, Excellence, Customer Delight") == "Trust, Excellence, Customer Delight"
     assert short_title("A: very long title that goes on and on without any other separator in it") == \
         "A: very long title that goes on and on without any other separator in it"  # head too short to stand alone
+
+
+def test_the_host_is_quoted_only_when_named_or_without_guests():
+    speakers = Speakers.of([SpeakerProfile(episode_id="ep17", short="Alexis", full="Alexis Monville", part="host"),
+                            SpeakerProfile(episode_id="ep17", short="Maria", full="Maria Bracho", part="guest")])
+    talk = passage(17, [("Trust is the thing I always find most interesting about promises.", "Alexis", C),
+                        ("Trust grows when you keep the small promises you make to your team.", "Maria", C)])
+    said = lambda q: {p.citation.speaker for p in answer(q, talk, speakers=speakers).points}  # noqa: E731
+    assert said("trust promises") == {"Maria"}
+    assert "Alexis" in said("What does Alexis Monville think about trust promises?")
+    solo = Speakers.of([SpeakerProfile(episode_id="ep17", short="Alexis", full="Alexis Monville", part="host")])
+    assert {p.citation.speaker for p in answer("trust promises", talk, speakers=solo).points} >= {"Alexis"}

@@ -1,0 +1,61 @@
+"""Who and what an answer may quote, from the roles stored at ingest (see ingest.roles, ingest.speakers).
+
+Content sentences only: a greeting, an introduction, thanks or a question is not an answer, except that a
+question about who someone is may quote their introduction. And the guests' words: in an episode with guests the
+host asks and reacts ("I need to do that. The other thing is when you said..."), so the host is quoted only when
+the question names them or the episode has no guest.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from core.models import Chunk, Sentence, SentenceRole, SpeakerRole
+from search.query import SpeakerProfile, query_terms
+
+# a question about who someone is may be answered by their introduction
+_ABOUT_SOMEONE = re.compile(r"^\s*(who (is|was|are)|who's|what (is|was|does|did) \w+(?: \w+)?(?:'s|’s)? "
+                            r"(role|job|title|do\b|position))", re.I)
+
+
+@dataclass
+class Speakers:
+    """Who is who in each episode: full name, title as introduced, and part (host, co-host, guest)."""
+
+    profiles: dict[tuple[str, str], SpeakerProfile]
+
+    @classmethod
+    def of(cls, profiles: list[SpeakerProfile]) -> "Speakers":
+        return cls({(p.episode_id, p.short): p for p in profiles})
+
+    def get(self, episode_id: str, short: str | None) -> SpeakerProfile | None:
+        return self.profiles.get((episode_id, short)) if short else None
+
+    def has_guests(self, episode_id: str) -> bool:
+        return any(e == episode_id and p.part == SpeakerRole.guest.value for (e, _), p in self.profiles.items())
+
+
+def admissible(question: str) -> set[SentenceRole]:
+    """Sentence roles an answer to this question may quote: content, and introductions for "who is" questions."""
+    roles = {SentenceRole.content}
+    if _ABOUT_SOMEONE.search(question):
+        roles.add(SentenceRole.introduction)
+    return roles
+
+
+class Quotable:
+    """Whether a sentence of a passage may be quoted in the answer to one question."""
+
+    def __init__(self, question: str, speakers: Speakers):
+        self.roles = admissible(question)
+        self.speakers = speakers
+        self.named = set(query_terms(question))
+
+    def __call__(self, chunk: Chunk, sentence: Sentence) -> bool:
+        if sentence.role not in self.roles:
+            return False
+        profile = self.speakers.get(chunk.episode_id, sentence.speaker)
+        if profile is None or profile.part != SpeakerRole.host.value:
+            return True
+        host_named = bool(self.named & set(query_terms(profile.full)) - {"host"})
+        return host_named or not self.speakers.has_guests(chunk.episode_id)
