@@ -13,5 +13,5 @@ echo "kb: setting up $venv (first run only)..." >&2
 [ -x "$venv/bin/python" ] || "$python" -m venv "$venv"
 "$venv/bin/python" -m pip install -q --upgrade pip >&2
 "$venv/bin/python" -m pip install -q torch==2.13.0 >&2
-"$venv/bin/python" -m pip install -q -e "$root[test]" >&2
+"$venv/bin/python" -m pip install -q -e "$root[test,milvus]" >&2
 touch "$stamp"
