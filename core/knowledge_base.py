@@ -50,6 +50,17 @@ class KnowledgeBase:
             self._embedder = get_embedder(s.model, precision, s.data_dir, s.onnx)
         return self._embedder
 
+    def _ingest_embedder(self) -> Embedder:
+        """What `kb ingest` embeds with: the in-process encoder, or with KB_RAY_ADDRESS a Ray Data job that files
+        its vectors under the same name (search.ray_embed; queries always encode in-process)."""
+        s = self.settings
+        if not s.ray_address:
+            return self.embedder
+        from search.ray_embed import RayEmbedder
+
+        precision = resolve_precision(s.precision, s.model, self.store.embedded_models)
+        return RayEmbedder(self.embedder, s.model, precision, s.ray_address, s.ray_actors, s.ray_gpus)
+
     def _encode_one(self, text: str) -> np.ndarray:
         return self.embedder.encode_query(text)
 
@@ -76,7 +87,7 @@ class KnowledgeBase:
 
         s = self.settings
         with ingest_lock(s.data_dir):  # one writer per store: a second ingest is refused (IngestLocked), not interleaved
-            report = pipeline.ingest(self.store, self.embedder, paths or list(s.corpus_dirs), prune=prune,
+            report = pipeline.ingest(self.store, self._ingest_embedder(), paths or list(s.corpus_dirs), prune=prune,
                                      max_words=s.max_chunk_words, min_words=s.min_chunk_words,
                                      sentence_vectors=s.sentence_vectors,
                                      batch_size=s.batch_size, progress=progress, tagger=self._tag_episodes,
