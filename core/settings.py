@@ -55,6 +55,10 @@ class Settings(BaseSettings):
     milvus_token: SecretStr | None = Field(default=None, description="Milvus token (user:password or an API key)")
     milvus_collection: str = Field(default="kb", pattern="^[A-Za-z_][A-Za-z0-9_]{0,200}$",
                                    description="prefix of the Milvus collections (<prefix>_chunks, _vectors, _state)")
+    milvus_shards: int = Field(default=1, ge=1, le=16, description="shards of each new Milvus collection (write "
+                               "parallelism on a cluster; see SCALING_README_SECTION.md for sizing)")
+    milvus_replicas: int = Field(default=1, ge=1, le=16, description="in-memory replicas a cluster loads "
+                                 "(query throughput and availability); 1 = the server's default")
     milvus_ef: int = Field(default=128, ge=16, le=32768, description="HNSW ef at search (raised to what a query fetches)")
     milvus_fusion: str = Field(default="client", pattern="^(client|server)$",
                                description="client: the default's z-score fusion over two Milvus searches; server: "

@@ -230,10 +230,19 @@ class MilvusBackend(Backend):
                 (self.chunks_c, chunk_schema(dim), _index_params(c, {"vector": HNSW, "sparse": BM25_INDEX}, scalars)),
                 (self.vectors_c, vector_schema(dim), _index_params(c, {"vector": HNSW}, scalars))):
             if not c.has_collection(name):
-                c.create_collection(name, schema=schema, consistency_level="Strong")
+                shards = {"num_shards": self.settings.milvus_shards} if self.settings.milvus_shards > 1 else {}
+                c.create_collection(name, schema=schema, consistency_level="Strong", **shards)
                 # the indexes of an empty collection: no need to poll for them (pymilvus waits 0.5 s per index)
                 c.create_index(name, params, sync=False)
-                c.load_collection(name)
+                self._load_collection(name)
+
+    def _load_collection(self, name: str) -> None:
+        """Load into query nodes' memory, as KB_MILVUS_REPLICAS copies on a cluster."""
+        replicas = self.settings.milvus_replicas
+        if replicas > 1:
+            self.client.load_collection(name, replica_number=replicas)
+        else:
+            self.client.load_collection(name)
 
     def drop(self) -> None:
         for name in (self.chunks_c, self.vectors_c, self.state_c):
@@ -251,7 +260,7 @@ class MilvusBackend(Backend):
             return
         for name in (self.state_c, self.chunks_c, self.vectors_c):
             if self.client.has_collection(name) and "NotLoad" in str(self.client.get_load_state(name).get("state")):
-                self.client.load_collection(name)
+                self._load_collection(name)
         self._loaded = self._exists()
 
     def published(self) -> tuple[int, str]:
