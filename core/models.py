@@ -27,6 +27,11 @@ class SentenceRole(str, Enum):
     filler = "filler"  # a backchannel with no content of its own: "Right.", "Yeah, yeah."
 
 
+# the roles an answer may ever quote (introductions only for "who is" questions): their sentences get a vector at
+# ingest, so an answer scores them without running the encoder
+QUOTABLE = frozenset({SentenceRole.content, SentenceRole.introduction})
+
+
 class SpeakerRole(str, Enum):
     """A speaker's part in an episode, from sidecar metadata or inferred (see ingest.speakers)."""
 
@@ -132,6 +137,13 @@ class Chunk(BaseModel):
     def mentions(self, full_names: dict[str, str]) -> list[str]:
         """Speakers of the episode this passage names (by first or full name) without them speaking."""
         return [s for s in full_names if s not in self.speakers and re.search(rf"\b{re.escape(s)}\b", self.text)]
+
+    def sentence_text(self, s: Sentence) -> str:
+        return self.text[s.start:s.end]
+
+    def quotable_texts(self) -> list[str]:
+        """The texts of the sentences an answer may quote, as the answer encodes them."""
+        return [self.sentence_text(s) for s in self.sentences if s.role in QUOTABLE]
 
 
 
