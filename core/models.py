@@ -243,7 +243,8 @@ class IngestReport(BaseModel):
     failed: dict[str, str] = Field(default_factory=dict)
     duplicates: dict[str, str] = Field(default_factory=dict, description="file -> an earlier file of the batch with "
                                        "identical content (both are indexed, their passages' vectors shared)")
-    chunks_embedded: int = 0
+    chunks_embedded: int = Field(default=0, description="texts embedded by this batch: chunks, their sentence windows "
+                                 "and quotable sentences (the name predates the last two)")
     index_version: int = 0
 
 
