@@ -66,7 +66,7 @@ def ingest(paths: Annotated[Optional[list[Path]], typer.Argument(help="files or 
     else:
         out.print(f"added {len(report.added)}, updated {len(report.updated)}, skipped {len(report.skipped)}, "
                   f"removed {len(report.removed)}, failed {len(report.failed)}; embedded {report.chunks_embedded} "
-                  f"chunks; index version {report.index_version}", soft_wrap=True)
+                  f"texts; index version {report.index_version}", soft_wrap=True)
         for path, why in report.failed.items():
             err.print(f"[yellow]skipped[/yellow] {why}")
         for path, first in report.duplicates.items():

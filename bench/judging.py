@@ -62,7 +62,29 @@ def pair(a_path: Path, b_path: Path, names: list[str], out: Path, key_path: Path
     print(f"{len(rows)} pairs -> {out} (key: {key_path})")
 
 
-def report(pairs_path: Path, verdicts_path: Path, key_path: Path) -> dict:
+def retrieved_in_top(score_path: Path, k: int = 5) -> set[str]:
+    """Answerable questions whose gold passage /search ranked in the top k (score.py's --json rows): where the
+    answer's composition, not retrieval, decides what the judge sees."""
+    rows = json.loads(score_path.read_text())["rows"]
+    return {r["id"] for r in rows if r.get("answerable") and r.get("rank") and r["rank"] <= k}
+
+
+def figures(rows: list[dict], wins: int) -> dict:
+    ans = [r for r in rows if r["answerable"]]
+    un = [r for r in rows if not r["answerable"]]
+
+    def mean(rs: list[dict], field: str) -> float | None:
+        return round(statistics.mean(r[field] for r in rs), 2) if rs else None
+
+    return {"n": len(rows), "answerable": len(ans), "unanswerable": len(un),
+            "correct_answerable": mean(ans, "correct"), "useful_answerable": mean(ans, "useful"),
+            "correct_unanswerable": mean(un, "correct"), "useful_unanswerable": mean(un, "useful"),
+            "useful_4_or_more": round(sum(r["useful"] >= 4 for r in rows) / len(rows), 3) if rows else None,
+            "useful_4_or_more_answerable": round(sum(r["useful"] >= 4 for r in ans) / len(ans), 3) if ans else None,
+            "noise_per_answer": mean(rows, "noise"), "more_useful_than_the_other": wins}
+
+
+def report(pairs_path: Path, verdicts_path: Path, key_path: Path, retrieved: set[str] | None = None) -> dict:
     pairs = {r["id"]: r for r in read_jsonl(pairs_path)}
     key = json.loads(key_path.read_text())
     per: dict[str, list[dict]] = {}
@@ -74,25 +96,16 @@ def report(pairs_path: Path, verdicts_path: Path, key_path: Path) -> dict:
         for slot in ("X", "Y"):
             name = key[v["id"]][slot]
             scored[name] = v[slot]
-            per.setdefault(name, []).append({**v[slot], "answerable": pairs[v["id"]]["answerable"]})
+            per.setdefault(name, []).append({**v[slot], "id": v["id"], "answerable": pairs[v["id"]]["answerable"]})
         (x, sx), (y, sy) = scored.items()
         if sx["useful"] != sy["useful"]:
             winner = x if sx["useful"] > sy["useful"] else y
             wins[winner] = wins.get(winner, 0) + 1
     out = {}
     for name, rows in per.items():
-        ans = [r for r in rows if r["answerable"]]
-        un = [r for r in rows if not r["answerable"]]
-
-        def mean(rs: list[dict], field: str) -> float | None:
-            return round(statistics.mean(r[field] for r in rs), 2) if rs else None
-
-        out[name] = {"n": len(rows), "answerable": len(ans), "unanswerable": len(un),
-                     "correct_answerable": mean(ans, "correct"), "useful_answerable": mean(ans, "useful"),
-                     "correct_unanswerable": mean(un, "correct"), "useful_unanswerable": mean(un, "useful"),
-                     "useful_4_or_more": round(sum(r["useful"] >= 4 for r in rows) / len(rows), 3),
-                     "useful_4_or_more_answerable": round(sum(r["useful"] >= 4 for r in ans) / len(ans), 3) if ans else None,
-                     "noise_per_answer": mean(rows, "noise"), "more_useful_than_the_other": wins.get(name, 0)}
+        out[name] = figures(rows, wins.get(name, 0))
+        if retrieved is not None:
+            out[name]["gold_in_top_5"] = figures([r for r in rows if r["id"] in retrieved], 0)
     return out
 
 
@@ -111,14 +124,17 @@ def main() -> int:
     r.add_argument("verdicts", type=Path)
     r.add_argument("--key", type=Path, required=True)
     r.add_argument("--out", type=Path)
+    r.add_argument("--retrieved", type=Path, help="score.py --json output: also report the answerable questions "
+                   "whose gold passage /search ranked in the top 5")
     args = ap.parse_args()
     if args.cmd == "pair":
         pair(args.a, args.b, args.names, args.out, args.key, args.seed)
         return 0
-    figures = report(args.pairs, args.verdicts, args.key)
-    print(json.dumps(figures, indent=2))
+    retrieved = retrieved_in_top(args.retrieved) if args.retrieved else None
+    result = report(args.pairs, args.verdicts, args.key, retrieved)
+    print(json.dumps(result, indent=2))
     if args.out:
-        args.out.write_text(json.dumps(figures, indent=2) + "\n")
+        args.out.write_text(json.dumps(result, indent=2) + "\n")
     return 0
 
 

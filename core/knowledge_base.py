@@ -40,6 +40,7 @@ class KnowledgeBase:
         self.backend: Backend = make_backend(self.settings, self.store)  # sqlite (FAISS) or milvus
         self._encode_query = lru_cache(maxsize=1024)(self._encode_one)
         self._sentence_vectors: dict[str, np.ndarray] = {}  # oldest first (see _encode_texts)
+        self._cache_lock = threading.Lock()
 
     # --- parts, loaded when first needed -----------------------------------------------------------
     @property
@@ -62,7 +63,16 @@ class KnowledgeBase:
         return RayEmbedder(self.embedder, s.model, precision, s.ray_address, s.ray_actors, s.ray_gpus)
 
     def _encode_one(self, text: str) -> np.ndarray:
-        return self.embedder.encode_query(text)
+        """A query's vector, remembered: the answer to the same question scores its sentences against it."""
+        vector = self.embedder.encode_query(text)
+        self._remember({text: vector})
+        return vector
+
+    def _remember(self, vectors: dict[str, np.ndarray]) -> None:
+        with self._cache_lock:
+            self._sentence_vectors.update(vectors)
+            while len(self._sentence_vectors) > SENTENCE_CACHE:
+                self._sentence_vectors.pop(next(iter(self._sentence_vectors)))
 
     def index(self) -> VectorIndex:
         """The FAISS index for the store's current version (with KB_BACKEND=milvus: the version published to
@@ -152,14 +162,20 @@ class KnowledgeBase:
         return answer, hits
 
     def _encode_texts(self, texts: list[str]) -> np.ndarray:
-        """Vectors for answer sentences, remembered: the same passages come back for related questions."""
-        missing = [t for t in dict.fromkeys(texts) if t not in self._sentence_vectors]
+        """Vectors for answer sentences: those embedded at ingest (every quotable sentence) are read from the
+        store; the rest (the question, a store from before) are encoded and remembered, since the same passages
+        come back for related questions."""
+        with self._cache_lock:
+            found = {t: self._sentence_vectors[t] for t in dict.fromkeys(texts) if t in self._sentence_vectors}
+        missing = [t for t in dict.fromkeys(texts) if t not in found]
+        stored = self.store.text_vectors(missing, self.embedder.name) if missing else {}
+        missing = [t for t in missing if t not in stored]
         if missing:
-            for t, v in zip(missing, self.embedder.encode(missing)):
-                self._sentence_vectors[t] = v
-            while len(self._sentence_vectors) > SENTENCE_CACHE:
-                self._sentence_vectors.pop(next(iter(self._sentence_vectors)))
-        return np.array([self._sentence_vectors[t] for t in texts])
+            stored.update(zip(missing, self.embedder.encode(missing)))
+        if stored:
+            found.update(stored)
+            self._remember(stored)
+        return np.array([found[t] for t in texts])
 
     def episodes(self) -> list[Episode]:
         return self.store.episodes()

@@ -27,6 +27,11 @@ class SentenceRole(str, Enum):
     filler = "filler"  # a backchannel with no content of its own: "Right.", "Yeah, yeah."
 
 
+# the roles an answer may ever quote (introductions only for "who is" questions): their sentences get a vector at
+# ingest, so an answer scores them without running the encoder
+QUOTABLE = frozenset({SentenceRole.content, SentenceRole.introduction})
+
+
 class SpeakerRole(str, Enum):
     """A speaker's part in an episode, from sidecar metadata or inferred (see ingest.speakers)."""
 
@@ -133,6 +138,13 @@ class Chunk(BaseModel):
         """Speakers of the episode this passage names (by first or full name) without them speaking."""
         return [s for s in full_names if s not in self.speakers and re.search(rf"\b{re.escape(s)}\b", self.text)]
 
+    def sentence_text(self, s: Sentence) -> str:
+        return self.text[s.start:s.end]
+
+    def quotable_texts(self) -> list[str]:
+        """The texts of the sentences an answer may quote, as the answer encodes them."""
+        return [self.sentence_text(s) for s in self.sentences if s.role in QUOTABLE]
+
 
 
 class EpisodeRef(BaseModel):
@@ -231,7 +243,8 @@ class IngestReport(BaseModel):
     failed: dict[str, str] = Field(default_factory=dict)
     duplicates: dict[str, str] = Field(default_factory=dict, description="file -> an earlier file of the batch with "
                                        "identical content (both are indexed, their passages' vectors shared)")
-    chunks_embedded: int = 0
+    chunks_embedded: int = Field(default=0, description="texts embedded by this batch: chunks, their sentence windows "
+                                 "and quotable sentences (the name predates the last two)")
     index_version: int = 0
 
 

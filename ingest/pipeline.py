@@ -19,7 +19,7 @@ from ingest.speakers import appearances, infer_parts
 from text.windows import sentence_windows
 from core.models import Chunk, Document, IngestReport
 from search.embedding import Embedder
-from search.store import Store
+from search.store import Store, text_key
 
 CHUNKER_VERSION = "5"  # bump when chunking or the embedded text changes, so unchanged files are redone once
 SKIP_NAMES = {"readme.md", "readme.txt", "readme", "license", "license.md", "source.md"}
@@ -168,7 +168,7 @@ def file_key(path: Path, text: str, source: str, settings: tuple) -> str:
     reading code and the ingest settings. Equal keys mean equal episodes, so the file need not be parsed."""
     extras = [p for p in (sidecar_path(path), chapter_file(path))
               if p is not None and p.exists() and p != path]
-    payload = json.dumps([_sha(text), source, [(p.name, hashlib.sha256(p.read_bytes()).hexdigest()) for p in extras],
+    payload = json.dumps([text_key(text), source, [(p.name, hashlib.sha256(p.read_bytes()).hexdigest()) for p in extras],
                           CHUNKER_VERSION, code_fingerprint(), *settings])
     return hashlib.sha256(payload.encode()).hexdigest()
 
@@ -183,10 +183,6 @@ def content_hash(doc: Document, settings: tuple) -> str:
     and types its sentences (a new sentence rule re-stores every episode once; nothing is re-embedded)."""
     payload = json.dumps([doc.model_dump(mode="json"), CHUNKER_VERSION, code_fingerprint(), *settings], sort_keys=True)
     return hashlib.sha256(payload.encode()).hexdigest()
-
-
-def _sha(text: str) -> str:
-    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def embed_texts(doc: Document, chunk: Chunk, windows: bool) -> tuple[str, list[str]]:
@@ -223,7 +219,7 @@ def ingest(store: Store, embedder: Embedder, paths: list[Path], *, prune: bool =
         except (ReaderError, OSError, UnicodeError) as exc:
             failed[str(path)] = str(exc)
             continue
-        first = first_with.setdefault(_sha(text), str(path))
+        first = first_with.setdefault(text_key(text), str(path))
         if first != str(path):  # both are indexed (distinct ids); the user hears about it
             duplicates[str(path)] = first
         if same:
@@ -277,8 +273,8 @@ def ingest_documents(store: Store, embedder: Embedder, batch: list[tuple[Documen
     planned = []
     for doc, chunks, h, abspath in pending:
         per_chunk = [embed_texts(doc, c, sentence_vectors) for c in chunks]
-        for own, wins in per_chunk:
-            texts.update((_sha(t), t) for t in [own, *wins])
+        for c, (own, wins) in zip(chunks, per_chunk):
+            texts.update((text_key(t), t) for t in [own, *wins, *c.quotable_texts()])
         planned.append((doc, chunks, h, abspath, per_chunk))
     # longest first, so each encoder batch holds texts of about one length (little padding; sentence windows
     # are a fraction of a chunk's length) and the first slices show the slowest rate, not the fastest
@@ -306,9 +302,9 @@ def ingest_documents(store: Store, embedder: Embedder, batch: list[tuple[Documen
         writing = Stage("writing", len(planned) + len(gone), "episode", bars, on_progress)
         with store.transaction():
             for doc, chunks, h, abspath, per_chunk in writing.iterate(planned):
-                store.replace_episode(doc, chunks, h, abspath, [_sha(own) for own, _ in per_chunk],
+                store.replace_episode(doc, chunks, h, abspath, [text_key(own) for own, _ in per_chunk],
                                       [c.header(doc.speakers, doc.roles) for c in chunks],
-                                      [[_sha(w) for w in wins] for _, wins in per_chunk])
+                                      [[text_key(w) for w in wins] for _, wins in per_chunk])
             for eid in gone:
                 store.delete_episode(eid)
             if tagger is not None and planned:  # tags commit with their chunks, from the vectors just stored

@@ -145,3 +145,13 @@ def m006_sentences(db: sqlite3.Connection) -> None:
         );
         """
     )
+
+
+@migration
+def m007_sentence_vectors(db: sqlite3.Connection) -> None:
+    """The vector key of each sentence an answer may quote: its vector is embedded at ingest like any other text
+    (by content hash, once), so `kb ask` reads 50-70 sentence vectors instead of encoding them (~0.5 s a question
+    on one thread), and pruning keeps what a sentence still uses. NULL for other roles, and for sentences stored
+    before: answers encode those at query time, as before, until the next `kb ingest` of their episode."""
+    db.execute("ALTER TABLE sentences ADD COLUMN embed_hash TEXT")
+    db.execute("CREATE INDEX sentences_embed_hash ON sentences(embed_hash)")

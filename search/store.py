@@ -1,6 +1,7 @@
 """SQLite store: the source of truth for episodes, chunks, vectors (keyed by content hash) and the FTS5 index."""
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import sqlite3
@@ -12,7 +13,7 @@ from typing import TypeVar
 
 import numpy as np
 
-from core.models import Chunk, Document, Episode, Filters, Kind, Sentence, SentenceRole
+from core.models import QUOTABLE, Chunk, Document, Episode, Filters, Kind, Sentence, SentenceRole
 from search.migrations import migrate
 from search.query import SpeakerProfile
 
@@ -23,6 +24,11 @@ _TERM = re.compile(r"\w+", re.UNICODE)
 KEYWORD_SPLIT_FROM = 20_000
 KEYWORD_ROWS = 8_000
 _T = TypeVar("_T")
+
+
+def text_key(text: str) -> str:
+    """The key a text's vector is stored under: its content hash, so a text is embedded once, whoever asks."""
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def in_batches(ids: Sequence[_T], size: int = 500) -> Iterator[tuple[Sequence[_T], str]]:
@@ -129,9 +135,10 @@ class Store:
             self.db.executemany("INSERT INTO windows (chunk_id, ordinal, embed_hash) VALUES (?,?,?)",
                                 [(cid, i, wh) for i, wh in enumerate(wins)])
             self.db.executemany(
-                "INSERT INTO sentences (chunk_id, ordinal, start, end, char_start, char_end, speaker, seconds, role)"
-                " VALUES (?,?,?,?,?,?,?,?,?)",
-                [(cid, i, x.start, x.end, x.char_start, x.char_end, x.speaker, x.seconds, x.role.value)
+                "INSERT INTO sentences (chunk_id, ordinal, start, end, char_start, char_end, speaker, seconds, role,"
+                " embed_hash) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                [(cid, i, x.start, x.end, x.char_start, x.char_end, x.speaker, x.seconds, x.role.value,
+                  text_key(chunk.sentence_text(x)) if x.role in QUOTABLE else None)
                  for i, x in enumerate(chunk.sentences)])
         self.db.execute("INSERT OR REPLACE INTO state (key, value) VALUES ('next_chunk_id', ?)",
                         (str(next_id + len(chunks)),))
@@ -193,6 +200,17 @@ class Store:
         if row is None:
             return []
         return [r[0] for r in self.db.execute("SELECT model FROM embeddings WHERE hash=?", (row[0],))]
+
+    def text_vectors(self, texts: list[str], model: str) -> dict[str, np.ndarray]:
+        """The stored vectors of those texts that have one (any text embedded at ingest: a chunk, a window, a
+        quotable sentence), by text."""
+        keys = {text_key(t): t for t in texts}
+        out: dict[str, np.ndarray] = {}
+        for part, marks in in_batches(list(keys)):
+            q = f"SELECT hash, vector FROM embeddings WHERE model=? AND hash IN ({marks})"
+            for h, blob in self.db.execute(q, (model, *part)):
+                out[keys[h]] = np.frombuffer(blob, dtype=np.float32)
+        return out
 
     def put_embeddings(self, hashes: list[str], vectors: np.ndarray, model: str) -> None:
         rows = [(h, model, int(v.shape[0]), np.asarray(v, dtype=np.float32).tobytes()) for h, v in zip(hashes, vectors, strict=True)]
@@ -267,7 +285,8 @@ class Store:
     def prune_embeddings(self) -> int:
         """Drop vectors no chunk uses any more."""
         cur = self.db.execute("DELETE FROM embeddings WHERE hash NOT IN (SELECT embed_hash FROM chunks)"
-                              " AND hash NOT IN (SELECT embed_hash FROM windows)")
+                              " AND hash NOT IN (SELECT embed_hash FROM windows)"
+                              " AND hash NOT IN (SELECT embed_hash FROM sentences WHERE embed_hash IS NOT NULL)")
         return cur.rowcount
 
     # --- chunks ---------------------------------------------------------------------------------------

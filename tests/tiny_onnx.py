@@ -77,3 +77,65 @@ def write_tiny_model(data_dir: Path, texts: list[str]) -> Path:
                 "exporter": "tests/tiny_onnx.py", "check": {"min_cosine": 1.0}, "passed": True}
     (folder / ox.MANIFEST).write_text(json.dumps(manifest))
     return folder
+
+READER_DIM = 1024
+_STOP = {"what", "your", "with", "that", "this", "have", "from", "they", "when", "which", "there", "about", "would",
+         "their", "were", "been", "into", "than", "then", "them", "does", "just", "like", "most", "much", "some"}
+
+
+def write_tiny_reader(folder: Path, texts: list[str], max_length: int = 64) -> Path:
+    """A tiny stand-in for the reader (search/reader_model.py): the same graph interface (input_ids, attention_mask,
+    token_type_ids -> logits [batch, 1]) scoring the dot product of the question's and the passage's summed word
+    vectors, so a passage sharing the question's words scores above one that does not. Writes model.onnx,
+    tokenizer.json and reader.json (with the file's sha256) into `folder`."""
+    import onnx
+    from onnx import TensorProto, helper
+    from tokenizers import Tokenizer, normalizers, pre_tokenizers, processors
+    from tokenizers.models import WordLevel
+
+    folder.mkdir(parents=True, exist_ok=True)
+    vocab = _vocab(texts)
+    tok = Tokenizer(WordLevel(vocab, unk_token="[UNK]"))
+    tok.normalizer = normalizers.Lowercase()
+    tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    tok.post_processor = processors.TemplateProcessing(
+        single="[CLS] $A [SEP]", pair="[CLS] $A [SEP] $B:1 [SEP]:1", special_tokens=[("[CLS]", 2), ("[SEP]", 3)])
+    tok.save(str(folder / "tokenizer.json"))
+    # near-orthogonal unit vectors for content words (4+ letters, not a stop word); short words, punctuation and
+    # the special tokens at zero
+    table = np.zeros((len(vocab), READER_DIM), dtype=np.float32)
+    for word, i in vocab.items():
+        if i > 3 and len(word) >= 4 and word.isalpha() and word not in _STOP:
+            seed = int.from_bytes(hashlib.blake2b(word.encode(), digest_size=8).digest(), "little")
+            table[i] = np.random.default_rng(seed).standard_normal(READER_DIM) / np.sqrt(READER_DIM)
+    nodes = [
+        helper.make_node("Gather", ["table", "input_ids"], ["tokens"]),
+        helper.make_node("Cast", ["attention_mask"], ["maskf"], to=TensorProto.FLOAT),
+        helper.make_node("Cast", ["token_type_ids"], ["typef"], to=TensorProto.FLOAT),
+        helper.make_node("Mul", ["maskf", "typef"], ["pmask"]),
+        helper.make_node("Sub", ["maskf", "pmask"], ["qmask"]),
+        helper.make_node("Unsqueeze", ["pmask", "axis_last"], ["pmask3"]),
+        helper.make_node("Unsqueeze", ["qmask", "axis_last"], ["qmask3"]),
+        helper.make_node("Mul", ["tokens", "pmask3"], ["ptok"]),
+        helper.make_node("Mul", ["tokens", "qmask3"], ["qtok"]),
+        helper.make_node("ReduceSum", ["ptok", "axis_one"], ["pvec"], keepdims=0),
+        helper.make_node("ReduceSum", ["qtok", "axis_one"], ["qvec"], keepdims=0),
+        helper.make_node("Mul", ["pvec", "qvec"], ["prod"]),
+        helper.make_node("ReduceSum", ["prod", "axis_one"], ["logits"], keepdims=1),
+    ]
+    inputs = [helper.make_tensor_value_info(n, TensorProto.INT64, ["batch", "tokens"]) for n in ox.INPUTS]
+    graph = helper.make_graph(
+        nodes, "tiny-reader", inputs, [helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["batch", 1])],
+        initializer=[helper.make_tensor("table", TensorProto.FLOAT, table.shape, table.flatten().tolist()),
+                     helper.make_tensor("axis_last", TensorProto.INT64, [1], [-1]),
+                     helper.make_tensor("axis_one", TensorProto.INT64, [1], [1])])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", ox.OPSET)])
+    model.ir_version = 8
+    onnx.checker.check_model(model)
+    onnx.save(model, str(folder / "model.onnx"))
+    blob = (folder / "model.onnx").read_bytes()
+    meta = {"file": "model.onnx", "sha256": hashlib.sha256(blob).hexdigest(), "bytes": len(blob),
+            "tokenizer": "tokenizer.json", "max_length": max_length, "truncation": "longest_first",
+            "inputs": list(ox.INPUTS), "output": "logits", "base": "tests/tiny_onnx.py"}
+    (folder / "reader.json").write_text(json.dumps(meta, indent=1))
+    return folder

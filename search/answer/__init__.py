@@ -43,7 +43,8 @@ def build_answer(question: str, hits: list[Hit], chunks: dict[int, Chunk], encod
         return abstained(reason)
     terms = [set(t) for t in scored.terms]
     cands = [excerpt(*grow(k, us, scored.vectors, terms), k, us, passages) for k in keys]
-    chosen = compose.choose(cands, [scored.total(c) for c in cands], scored.vectors, hits)
+    anchored = [bool(scored.terms[c.key]) for c in cands] if any(scored.terms) else None
+    chosen = compose.choose(cands, [scored.total(c) for c in cands], scored.vectors, hits, anchored)
     reason = abstain.after_choosing(question, [cands[i].quote for i in chosen])
     if reason:
         return abstained(reason)

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from core.models import Kind
+from core.models import QUOTABLE, Kind, SentenceRole as R
 from ingest.pipeline import Stage, decode, discover, ingest
 from ingest.readers import ReaderError
 from search.embedding import FakeEmbedder
@@ -198,8 +198,11 @@ def test_embeddings_are_keyed_by_content_hash(store, tmp_path):
     report = ingest(store, emb, [root])
     chunks = store.episode_chunks("dup")
     assert [c.text for c in chunks] == [same, "Something different.", same]
-    assert report.chunks_embedded == 2 and len(emb.texts) == 2
-    assert store.counts() == (1, 3, 2)
+    # two chunk texts and their two sentences (an answer reads the vectors of the sentences it may quote),
+    # each embedded once although the paragraph appears twice
+    assert report.chunks_embedded == 4 and len(emb.texts) == 4
+    assert sorted(emb.texts)[-2:] == sorted([same, "Something different."])
+    assert store.counts() == (1, 3, 4)
     hashes = [r[0] for r in store.db.execute("SELECT embed_hash FROM chunks ORDER BY ordinal")]
     assert hashes[0] == hashes[2] != hashes[1]
     ids, vecs = store.vectors("fake")
@@ -215,7 +218,9 @@ def test_same_text_in_a_new_episode_reuses_the_stored_vector(store, tmp_path):
                                encoding="utf-8")
     emb = CountingEmbedder()
     report = ingest(store, emb, [root])
-    assert report.updated == ["a"] and report.chunks_embedded == 1 and "New text." in emb.texts[0]
+    # the new chunk and its one sentence; the old paragraph and its sentence keep their vectors
+    assert report.updated == ["a"] and report.chunks_embedded == 2
+    assert "New text." in emb.texts and all("durable" not in t for t in emb.texts)
 
 
 class OtherModel(CountingEmbedder):
@@ -242,3 +247,23 @@ def test_a_stage_redirected_to_a_log_writes_one_line_not_bar_redraws(capsys):
     err = capsys.readouterr().err  # pytest's captured stderr is not a terminal
     assert "\r" not in err and re.fullmatch(r"embedding: 500 texts in \d+\.\d s\n", err), err
     assert seen[-1] == ("embedding", 500, 500) and len(seen) == 501  # HTTP jobs still follow every step
+
+
+def test_quotable_sentences_get_their_vectors_at_ingest(store, tmp_path):
+    root = tmp_path / "q"
+    root.mkdir()
+    (root / "talk.txt").write_text("Welcome to the show. Trust grows when you keep small promises to people.\n"
+                                   "Right.\n", encoding="utf-8")
+    ingest(store, CountingEmbedder(), [root], sentence_vectors=False)  # no windows: only chunks and sentences
+    [chunk] = store.chunks([c.id for c in store.episode_chunks("talk")], sentences=True).values()
+    texts = {chunk.sentence_text(s): s.role for s in chunk.sentences}
+    keyed = {r[0] for r in store.db.execute("SELECT embed_hash FROM sentences WHERE embed_hash IS NOT NULL")}
+    have = store.text_vectors(list(texts), "fake")
+    # the content sentence has a stored vector, found by its text; the greeting and the filler have none
+    assert set(have) == {t for t, role in texts.items() if role in QUOTABLE}
+    assert "Trust grows when you keep small promises to people." in have and texts["Welcome to the show."] == R.greeting
+    assert "Welcome to the show." not in have and texts["Right."] == R.filler and "Right." not in have
+    assert len(keyed) == len(have) == 1
+    np.testing.assert_allclose(have["Trust grows when you keep small promises to people."],
+                               FakeEmbedder().encode(["Trust grows when you keep small promises to people."])[0])
+    assert store.prune_embeddings() == 0  # what a sentence uses is kept

@@ -21,9 +21,9 @@ BODY = """    Alexis: Welcome to the podcast. I’m your host, Alexis Monville. 
 """
 
 
-def roles() -> list[tuple[str, str, R]]:
-    doc, text = blog_post(BODY)
-    doc.speaker_roles = infer_parts(doc)
+def roles(body: str = BODY, known_parts: bool = True) -> list[tuple[str, str, R]]:
+    doc, text = blog_post(body)
+    doc.speaker_roles = infer_parts(doc) if known_parts else {}
     chunks = chunk_document(doc, text, max_words=200, min_words=0)
     assign_roles(doc, chunks)
     return [(s.speaker, c.text[s.start:s.end], s.role) for c in chunks for s in c.sentences]
@@ -69,12 +69,9 @@ RHETORICAL = """    Alexis: What does leading change look like for you? Is it di
 
 
 def test_a_question_is_asked_only_when_it_hands_the_floor_over():
-    doc, text = blog_post(RHETORICAL)
-    doc.speaker_roles = infer_parts(doc)
-    assert doc.speaker_roles == {"Alexis": P.host, "Tamar": P.guest}
-    chunks = chunk_document(doc, text, max_words=200, min_words=0)
-    assign_roles(doc, chunks)
-    got = {c.text[s.start:s.end]: s.role for c in chunks for s in c.sentences}
+    doc, _ = blog_post(RHETORICAL)
+    assert infer_parts(doc) == {"Alexis": P.host, "Tamar": P.guest}
+    got = {text: role for _, text, role in roles(RHETORICAL)}
     assert got["What does leading change look like for you?"] == R.question
     assert got["Is it different at scale?"] == R.question
     assert got["How do you give them that context?"] == R.question
@@ -85,11 +82,7 @@ def test_a_question_is_asked_only_when_it_hands_the_floor_over():
 
 
 def test_without_known_parts_a_question_the_speaker_goes_on_to_answer_is_content():
-    doc, text = blog_post(RHETORICAL)
-    doc.speaker_roles = {}
-    chunks = chunk_document(doc, text, max_words=200, min_words=0)
-    assign_roles(doc, chunks)
-    got = {c.text[s.start:s.end]: s.role for c in chunks for s in c.sentences}
+    got = {text: role for _, text, role in roles(RHETORICAL, known_parts=False)}
     assert got["Why does that matter?"] == R.content  # she answers it in the next sentence
     assert got["Is it different at scale?"] == R.question  # it ends the turn: the floor is handed over
     assert got["How do you give them that context?"] == R.question

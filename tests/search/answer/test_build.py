@@ -8,7 +8,8 @@ import pytest
 
 from core.models import Chunk, EpisodeRef, Hit, Kind, Sentence, SentenceRole as R, SpeakerRole
 from search.answer import NO_ANSWER, Speakers, build_answer, unknown_names
-from search.answer.excerpts import CONTEXT_WORDS, MAX_WORDS, tidy
+from search.answer import compose
+from search.answer.excerpts import CONTEXT_WORDS, MAX_WORDS, Excerpt, tidy
 from search.query import SpeakerProfile
 
 TOPICS = ["trust", "hiring", "focus", "bread", "promise"]
@@ -162,6 +163,19 @@ def test_near_duplicates_and_second_points_of_one_passage_are_dropped():
     assert [p.citation.chunk_id for p in ans.points] == [7, 9]
     assert ans.lead == "Two passages in two episodes answer this."
     assert [p.citation.n for p in ans.points] == [1, 2] and ans.citations == [p.citation for p in ans.points]
+
+
+def test_a_later_point_must_say_one_of_the_questions_words():
+    hits = [passage(cid, [(f"Passage {cid} says something about trust.", "Ann", C)])[0] for cid in (17, 18, 19)]
+    cands = [Excerpt(passage=i, first=i, last=i, key=i, quote="q", text="q", speaker="Ann", seconds=None,
+                     char_start=0, char_end=1, words=8) for i in range(3)]
+    vectors = np.eye(3, dtype=np.float32)  # three different things said
+    totals = [0.9, 0.88, 0.86]  # all about as good as the best
+    assert compose.choose(cands, totals, vectors, hits) == [0, 1, 2]
+    # the second one's key sentence holds none of the question's words: close in meaning is not enough
+    assert compose.choose(cands, totals, vectors, hits, anchored=[True, False, True]) == [0, 2]
+    # the first point needs no anchor (abstention decides whether anything answers)
+    assert compose.choose(cands, totals, vectors, hits, anchored=[False, False, True]) == [0, 2]
 
 
 def test_points_come_best_first():
