@@ -1,6 +1,7 @@
 """The library API every interface calls: one KnowledgeBase over the store, the index and the encoder."""
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from functools import lru_cache
 from pathlib import Path
