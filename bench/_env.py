@@ -20,6 +20,11 @@ sys.path.insert(0, str(REPO))
 
 from core.settings import Settings  # noqa: E402
 RESULTS = REPO / "bench" / "results"
+SHARED = REPO.parent / "shared"  # ../shared beside the repository (a worktree beside main finds the same one)
+DEV = SHARED / "eval" / "dev.jsonl"
+# the question sets in bench/data: the fresh ones (written by people who never saw the system) are held out
+FRESH_SETS = sorted((REPO / "bench" / "data").glob("questions_fresh_*.jsonl"))
+TUNING_SETS = [DEV] + [p for p in sorted((REPO / "bench" / "data").glob("questions_*.jsonl")) if p not in FRESH_SETS]
 
 
 def machine() -> dict:
@@ -39,6 +44,16 @@ def machine() -> dict:
         cores = sum(1 for line in info.splitlines() if line.startswith("processor"))
     bf16 = any(f in flags.split() for f in ("amx_bf16", "avx512_bf16"))
     return {"cpu": model, "cores": cores, "bf16": bf16, "python": platform.python_version()}
+
+
+def copy_store(src: Path, dst_dir: Path) -> Path:
+    """A consistent copy of a kb.sqlite (SQLite's backup API: safe while a server reads it) into `dst_dir`."""
+    import sqlite3
+
+    dst_dir.mkdir(parents=True, exist_ok=True)
+    with sqlite3.connect(src) as a, sqlite3.connect(dst_dir / "kb.sqlite") as b:
+        a.backup(b)
+    return dst_dir
 
 
 def relevant_settings(settings: Settings, embedder_name: str | None = None) -> dict:

@@ -32,7 +32,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from _env import REPO, RESULTS, code_version, machine, write_result  # noqa: E402
+from _env import REPO, RESULTS, TUNING_SETS, code_version, machine, write_result  # noqa: E402
 
 QUESTION = "how to lead change at scale"
 COMMANDS = {"ask": ["ask", QUESTION], "search": ["search", QUESTION], "stats": ["stats"], "help": ["--help"]}
@@ -98,8 +98,8 @@ def cold_starts(sides: dict[str, tuple[Path, Path, dict]], runs: int) -> dict:
 
 
 def questions() -> list[str]:
-    files = [REPO.parent / "shared" / "eval" / "dev.jsonl", *sorted((REPO / "bench" / "data").glob("questions_*.jsonl"))]
-    return [json.loads(line)["question"] for f in files if f.exists() for line in f.read_text().splitlines() if line.strip()]
+    return [json.loads(line)["question"] for f in TUNING_SETS if f.exists() for line in f.read_text().splitlines()
+            if line.strip()]
 
 
 def search_latency(data: Path, limit: int) -> dict:

@@ -16,7 +16,6 @@ bench/results/reader_export.json. The model card is written by hand from these f
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import os
 import random
@@ -30,14 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import reader_data as rd  # noqa: E402
 
 sys.path.insert(0, str(rd.REPO))
-
-
-def sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
+from search.embedding import file_sha256  # noqa: E402
 
 
 def export(model_dir: Path, work: Path, max_length: int) -> tuple[Path, Path]:
@@ -56,7 +48,6 @@ def export(model_dir: Path, work: Path, max_length: int) -> tuple[Path, Path]:
 
     x = torch.ones(2, 16, dtype=torch.long)
     fp32 = work / "model_fp32.onnx"
-    axes = {"batch": 0, "seq": 1}
     torch.onnx.export(Logit(model), (x, x, torch.zeros_like(x)), str(fp32), dynamo=False, opset_version=17,
                       input_names=["input_ids", "attention_mask", "token_type_ids"], output_names=["logits"],
                       dynamic_axes={n: {0: "batch", 1: "seq"} for n in ("input_ids", "attention_mask", "token_type_ids")}
@@ -164,11 +155,11 @@ def main() -> int:
     import onnxruntime as ort
 
     sess = ort.InferenceSession(str(args.dest / "model.onnx"), providers=["CPUExecutionProvider"])
-    digest = sha256(args.dest / "model.onnx")
+    digest = file_sha256(args.dest / "model.onnx")
     tok_cfg = json.loads((args.model / "tokenizer_config.json").read_text())
     meta = {
         "file": "model.onnx", "sha256": digest, "bytes": (args.dest / "model.onnx").stat().st_size,
-        "tokenizer": "tokenizer.json", "tokenizer_sha256": sha256(args.dest / "tokenizer.json"),
+        "tokenizer": "tokenizer.json", "tokenizer_sha256": file_sha256(args.dest / "tokenizer.json"),
         "max_length": max_length, "truncation": "longest_first", "lowercase": bool(tok_cfg.get("do_lower_case", True)),
         "inputs": [i.name for i in sess.get_inputs()], "output": sess.get_outputs()[0].name,
         "score": "raw logit (higher = more relevant; sigmoid gives the BCE-trained probability)",

@@ -13,28 +13,18 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import sqlite3
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
+from _env import copy_store  # noqa: E402  (puts the repository first on sys.path)
 from api import evaluation  # noqa: E402
 from core.knowledge_base import KnowledgeBase  # noqa: E402
 from core.settings import Settings  # noqa: E402
 
 FIGURES = ("recall@1", "recall@3", "recall@5", "recall@10", "mrr@10", "coverage@k", "speaker_ok", "time_ok",
            "ask_cites_gold", "ask_quotes_gold", "ask_false_abstain", "ask_abstain_when_unanswerable")
-
-
-def copy_store(src: Path, dst_dir: Path) -> Path:
-    dst_dir.mkdir(parents=True, exist_ok=True)
-    with sqlite3.connect(src) as a, sqlite3.connect(dst_dir / "kb.sqlite") as b:
-        a.backup(b)
-    return dst_dir
 
 
 def main() -> None:

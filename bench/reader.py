@@ -7,9 +7,9 @@ top N; the rest of the list keeps its order below).
 
 Question sets. None was used to train the reader or pick its checkpoint (that used Changelog episodes and SciFact
 train claims only, bench/data/reader_split.json). They split in two:
-- "tuning": ../shared/eval/dev.jsonl and bench/data/questions_*.jsonl. kb's own fusion was tuned on them, and the
+- "tuning": ../shared/eval/dev.jsonl and the non-fresh bench/data/questions_*.jsonl. kb's own fusion was tuned on them, and the
   interpolation weight w is chosen here (best pooled MRR@10), so their interpolation figures are optimistic.
-- "fresh": /work/fresh/questions_fresh_b.jsonl (never seen by kb's tuning nor by this work): retrieval metrics
+- "fresh": bench/data/questions_fresh_b.jsonl (never seen by kb's tuning nor by this work): retrieval metrics
   only, reported apart, with the w chosen on "tuning". This is the set that decides.
 Metrics: MRR@10, recall@5, recall@10, paraphrase recall@10 (questions of category `paraphrase`), gold matched with
 the product's score.py rule (api/evaluation.py). Abstention (tuning sets only): AUC of the reader's top score over
@@ -41,30 +41,14 @@ from pathlib import Path
 
 import numpy as np
 
-from _env import REPO, RESULTS, code_version, machine, write_result  # noqa: F401  (puts REPO first on sys.path)
+from _env import REPO, RESULTS, TUNING_SETS, code_version, machine, write_result
+from reader_eval import auc, z  # noqa: E402
 
 WEIGHTS = [0.1, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0]
 DEPTHS = (30, 50)
-SHARED = REPO.parent / "shared"
-if not (SHARED / "eval").exists():
-    SHARED = Path("/work/shared")
-TUNING = [SHARED / "eval" / "dev.jsonl"] + sorted((REPO / "bench" / "data").glob("questions_*.jsonl"))
-FRESH = [Path("/work/fresh/questions_fresh_b.jsonl")]
+TUNING = TUNING_SETS
+FRESH = [REPO / "bench" / "data" / "questions_fresh_b.jsonl"]
 DEFAULT_READER = RESULTS / "cache" / "reader" / "onnx"
-
-
-def z(x) -> np.ndarray:
-    x = np.asarray(x, dtype=np.float64)
-    sd = x.std()
-    return (x - x.mean()) / sd if sd > 1e-9 else x * 0.0
-
-
-def auc(pos: list[float], neg: list[float]) -> float | None:
-    """P(top score of an answerable question > that of an unanswerable one); ties count half."""
-    if not pos or not neg:
-        return None
-    wins = sum((p > q) + 0.5 * (p == q) for p in pos for q in neg)
-    return round(wins / (len(pos) * len(neg)), 4)
 
 
 def refusal_at(pos: list[float], neg: list[float], max_false: float = 0.05) -> dict | None:
@@ -299,7 +283,7 @@ def main() -> int:
         for k, v in result["scifact_heldout"]["runs"].items():
             log(f"  {k:32s} nDCG@10 {v['ndcg@10']:.4f} R@10 {v['recall@10']:.4f}")
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
+    write_result(args.out, result)
     log(f"wrote {args.out}")
     return 0
 

@@ -20,7 +20,6 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import random
 import re
 from collections import Counter, defaultdict
 from dataclasses import asdict, dataclass, field
@@ -28,8 +27,6 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared"
-if not (SHARED / "corpora").exists():  # a git worktree lives beside main; shared/ is beside main
-    SHARED = Path("/work/shared")
 CHANGELOG = SHARED / "corpora" / "changelog"
 SCIFACT = SHARED / "eval" / "scifact"
 SPLIT_FILE = REPO / "bench" / "data" / "reader_split.json"

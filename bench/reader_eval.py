@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import random
 import statistics
@@ -36,11 +35,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import reader_data as rd  # noqa: E402
 
 sys.path.insert(0, str(rd.REPO))
-from _env import code_version, machine  # noqa: E402
+from _env import TUNING_SETS, code_version, machine  # noqa: E402
 
 WEIGHTS = [0.0, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0]
 DEPTHS = (30, 50)
-QUESTION_SETS = [rd.SHARED / "eval" / "dev.jsonl"] + sorted((rd.REPO / "bench" / "data").glob("questions_*.jsonl"))
+QUESTION_SETS = TUNING_SETS
 
 
 def z(x: np.ndarray) -> np.ndarray:

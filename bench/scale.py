@@ -27,20 +27,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import random
 import shutil
-import sqlite3
 import statistics
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
+from _env import RESULTS, copy_store, machine, write_result  # noqa: E402  (puts the repository first on sys.path)
 from core.knowledge_base import KnowledgeBase  # noqa: E402
 from core.models import Document, Kind, Segment  # noqa: E402
 from core.models import Chunk as ChunkModel  # noqa: E402
@@ -48,7 +43,6 @@ from core.settings import Settings  # noqa: E402
 from search import theme_store  # noqa: E402
 from search.embedding import FakeEmbedder  # noqa: E402
 
-ROOT = Path(__file__).resolve().parent
 CHUNKS_PER_EPISODE = 100
 WORDS_PER_CHUNK = 60
 VOCAB = 30_000
@@ -120,14 +114,6 @@ def write_store(data_dir: Path, rows: int, seed: int, themes: list[str]) -> dict
     return {"seconds": round(seconds, 2), "vocab": vocab, "people": people}
 
 
-def copy_store(src: Path, dst: Path) -> None:
-    if dst.exists():
-        shutil.rmtree(dst)
-    dst.mkdir(parents=True)
-    with sqlite3.connect(src / "kb.sqlite") as a, sqlite3.connect(dst / "kb.sqlite") as b:
-        a.backup(b)
-
-
 def pct(xs: list[float], q: float) -> float:
     xs = sorted(xs)
     return round(xs[min(len(xs) - 1, int(round(q * (len(xs) - 1))))], 2)
@@ -138,12 +124,13 @@ def run(rows: int, queries: int, seed: int) -> dict:
 
     from api.http import create_app
 
-    base = ROOT / "results" / "cache" / f"scale-{rows}"
+    base = RESULTS / "cache" / f"scale-{rows}"
     themes = KnowledgeBase(Settings(data_dir=base / "probe", model="fake")).taxonomy.names
     shutil.rmtree(base / "probe", ignore_errors=True)
     print(f"[{rows}] writing the synthetic store...", flush=True)
     made = write_store(base / "sqlite", rows, seed, themes)
-    copy_store(base / "sqlite", base / "milvus")
+    shutil.rmtree(base / "milvus", ignore_errors=True)
+    copy_store(base / "sqlite" / "kb.sqlite", base / "milvus")
     out: dict = {"rows": rows, "store_write_s": made["seconds"], "index_s": {}, "insert_rows_per_s": {}, "search": {}}
     kbs = {}
     for name in ("sqlite", "milvus"):
@@ -192,35 +179,24 @@ def run(rows: int, queries: int, seed: int) -> dict:
     return out
 
 
-def cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor()
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--rows", type=int, action="append", help="chunks in the synthetic store (repeatable)")
     ap.add_argument("--queries", type=int, default=200)
     ap.add_argument("--seed", type=int, default=17)
-    ap.add_argument("--out", type=Path, default=ROOT / "results" / "scale.json")
+    ap.add_argument("--out", type=Path, default=RESULTS / "scale.json")
     args = ap.parse_args()
     import pymilvus
     import milvus_lite  # noqa: F401
 
     from importlib.metadata import version
 
-    report = {"cpu": cpu_name(), "cores": os.cpu_count(), "pymilvus": pymilvus.__version__,
+    report = {**machine(), "pymilvus": pymilvus.__version__,
               "milvus_lite": version("milvus-lite"), "queries": args.queries,
               "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "runs": []}
     for rows in args.rows or [100_000]:
         report["runs"].append(run(rows, args.queries, args.seed))
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps(report, indent=2) + "\n")
+        write_result(args.out, report)
     print(f"wrote {args.out}")
 
 

@@ -44,12 +44,15 @@ class KnowledgeBase:
         self._cache_lock = threading.Lock()
 
     # --- parts, loaded when first needed -----------------------------------------------------------
+    def _precision(self) -> str:
+        """KB_PRECISION resolved against what the store already holds (search.embedding.resolve_precision)."""
+        return resolve_precision(self.settings.precision, self.settings.model, self.store.embedded_models)
+
     @property
     def embedder(self) -> Embedder:
         if self._embedder is None:
             s = self.settings
-            precision = resolve_precision(s.precision, s.model, self.store.embedded_models)
-            self._embedder = get_embedder(s.model, precision, s.data_dir, s.onnx)
+            self._embedder = get_embedder(s.model, self._precision(), s.data_dir, s.onnx)
         return self._embedder
 
     def _ingest_embedder(self) -> Embedder:
@@ -60,8 +63,7 @@ class KnowledgeBase:
             return self.embedder
         from search.ray_embed import RayEmbedder
 
-        precision = resolve_precision(s.precision, s.model, self.store.embedded_models)
-        return RayEmbedder(self.embedder, s.model, precision, s.ray_address, s.ray_actors, s.ray_gpus)
+        return RayEmbedder(self.embedder, s.model, self._precision(), s.ray_address, s.ray_actors, s.ray_gpus)
 
     def _encode_one(self, text: str) -> np.ndarray:
         """A query's vector, remembered: the answer to the same question scores its sentences against it."""
@@ -166,16 +168,14 @@ class KnowledgeBase:
         """Vectors for answer sentences: those embedded at ingest (every quotable sentence) are read from the
         store; the rest (the question, a store from before) are encoded and remembered, since the same passages
         come back for related questions."""
+        unique = list(dict.fromkeys(texts))
         with self._cache_lock:
-            found = {t: self._sentence_vectors[t] for t in dict.fromkeys(texts) if t in self._sentence_vectors}
-        missing = [t for t in dict.fromkeys(texts) if t not in found]
-        stored = self.store.text_vectors(missing, self.embedder.name) if missing else {}
-        missing = [t for t in missing if t not in stored]
-        if missing:
-            stored.update(zip(missing, self.embedder.encode(missing)))
-        if stored:
-            found.update(stored)
-            self._remember(stored)
+            found = {t: self._sentence_vectors[t] for t in unique if t in self._sentence_vectors}
+        new = self.store.text_vectors([t for t in unique if t not in found], self.embedder.name)
+        missing = [t for t in unique if t not in found and t not in new]
+        new.update(zip(missing, self.embedder.encode(missing)) if missing else ())
+        found.update(new)
+        self._remember(new)
         return np.array([found[t] for t in texts])
 
     def episodes(self) -> list[Episode]:

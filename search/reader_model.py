@@ -19,6 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
+from search.onnx_encoder import cpu_session, padded_feed, truncating_tokenizer
+
 DEFAULT_DIR = Path(__file__).resolve().parent / "weights" / "reader"
 
 
@@ -76,21 +78,9 @@ class ReaderModel:
             if digest != meta.get("sha256"):
                 raise ReaderError(f"{model_path}: sha256 {digest} does not match {meta.get('sha256')} recorded in "
                                   f"{meta_path}; refusing to load (re-export the reader or restore the file)")
-            try:
-                import onnxruntime as ort
-                from tokenizers import Tokenizer
-            except ImportError as exc:  # pragma: no cover - install problem
-                raise ReaderError("the reader needs onnxruntime and tokenizers installed") from exc
-            tok = Tokenizer.from_file(str(self.model_dir / meta.get("tokenizer", "tokenizer.json")))
             max_length = self._max_length or int(meta["max_length"])
-            tok.enable_truncation(max_length=max_length, strategy="longest_first")
-            tok.no_padding()
-            opts = ort.SessionOptions()
-            opts.intra_op_num_threads = self.threads
-            opts.inter_op_num_threads = 1
-            opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-            opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-            session = ort.InferenceSession(blob, sess_options=opts, providers=["CPUExecutionProvider"])
+            tok = truncating_tokenizer(self.model_dir / meta.get("tokenizer", "tokenizer.json"), max_length)
+            session = cpu_session(blob, self.threads)
             self._inputs = [i.name for i in session.get_inputs()]
             self._tokenizer, self._max_length, self.meta = tok, max_length, meta
             self._session = session
@@ -105,14 +95,6 @@ class ReaderModel:
         out = np.empty(len(encs), dtype=np.float32)
         for start in range(0, len(order), self.batch_size):
             idx = order[start:start + self.batch_size]
-            width = max(len(encs[i].ids) for i in idx)
-            feed = {name: np.zeros((len(idx), width), dtype=np.int64) for name in
-                    ("input_ids", "attention_mask", "token_type_ids")}
-            for row, i in enumerate(idx):
-                e, n = encs[i], len(encs[i].ids)
-                feed["input_ids"][row, :n] = e.ids
-                feed["attention_mask"][row, :n] = 1
-                feed["token_type_ids"][row, :n] = e.type_ids
-            logits = self._session.run(None, {k: v for k, v in feed.items() if k in self._inputs})[0]
+            logits = self._session.run(None, padded_feed([encs[i] for i in idx], self._inputs))[0]
             out[idx] = np.asarray(logits, dtype=np.float32).reshape(len(idx), -1)[:, 0]
         return out

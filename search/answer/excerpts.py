@@ -17,7 +17,7 @@ from core.models import Chunk, Sentence
 
 MAX_WORDS = 60  # an excerpt is read at a glance; a single longer sentence stands alone
 MIN_WORDS = 8  # below this a sentence says too little to stand as a point ("It's fun.")
-CONTEXT_WORDS = 40  # a key sentence takes its closest neighbours, whatever they say, until the excerpt has this many words
+CONTEXT_WORDS = 40  # a key sentence takes its closest neighbours, whatever they say, up to this many words
 BELONGS = 0.4  # cosine between a neighbour and the key sentence from which it continues the same thought
 
 _SPACE = re.compile(r"\s+")
@@ -88,7 +88,7 @@ def units(passages: list[Chunk], quotable: Callable[[Chunk, Sentence], bool]) ->
             between = chunk.text[prev.end:s.start] if prev else None
             if prev is None or s.speaker != prev.speaker or (between or "").strip():  # a "Name:" label between
                 block += 1
-            text = chunk.text[s.start:s.end]
+            text = chunk.sentence_text(s)
             out.append(Unit(passage=p_i, index=i, text=text, words=len(text.split()), sentence=s, block=block))
             prev = s
     return out
@@ -106,7 +106,9 @@ def tidy(quote: str) -> str:
 
 def grow(key: int, us: list[Unit], vectors: np.ndarray, terms: list[set[str]] | None = None) -> tuple[int, int]:
     """The span of units around the key sentence that belongs with it, while it fits MAX_WORDS: a sentence
-    ending in a colon takes what it introduces, and a list is taken whole or left out; a key sentence takes its closer neighbours up to CONTEXT_WORDS (a quote needs its context to be read alone: on the development sets the first point held the gold quote 0.26 -> 0.31 of the time going from 20 to 40 words); then a neighbour
+    ending in a colon takes what it introduces, and a list is taken whole or left out; a key sentence takes its
+    closer neighbours up to CONTEXT_WORDS (a quote needs its context to be read alone: on the development sets
+    the first point held the gold quote 0.26 -> 0.31 of the time going from 20 to 40 words); then a neighbour
     joins if it is close in meaning to the key sentence or holds a question word the excerpt lacks (`terms`:
     the question words each unit holds)."""
     first = last = key
@@ -133,23 +135,28 @@ def grow(key: int, us: list[Unit], vectors: np.ndarray, terms: list[set[str]] | 
         first, last = min(first, pick), max(last, pick)
         words += us[pick].words
         held |= (terms or [set()] * len(us))[pick]
-    return first, _whole_list(first, last, key, us)
+    return first, _whole_list(last, key, us)
 
 
 def _item(us: list[Unit], i: int, block: int) -> bool:
     return 0 <= i < len(us) and us[i].block == block and bool(_LIST_ITEM.match(us[i].text))
 
 
-def _whole_list(first: int, last: int, key: int, us: list[Unit]) -> int:
+def _whole_list(last: int, key: int, us: list[Unit]) -> int:
     """The excerpt's end, moved back so that it does not stop inside a list ("three principles: • the first"):
     a list is quoted whole or not at all, with the sentence that introduces it."""
     block = us[key].block
-    if not (_item(us, last + 1, block) and (_item(us, last, block) or us[last].text.rstrip().endswith(":"))):
+
+    def in_list(i: int) -> bool:  # an item, or the sentence that introduces the items
+        return _item(us, i, block) or us[i].text.rstrip().endswith(":")
+
+    if not (_item(us, last + 1, block) and in_list(last)):
         return last
     end = last
-    while end > key and (_item(us, end, block) or us[end].text.rstrip().endswith(":")):
+    while end > key and in_list(end):
         end -= 1
     return end
+
 
 def excerpt(first: int, last: int, key: int, us: list[Unit], passages: list[Chunk]) -> Excerpt:
     a, b = us[first].sentence, us[last].sentence

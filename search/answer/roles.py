@@ -8,7 +8,7 @@ the question names them or the episode has no guest.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from core.models import Chunk, Sentence, SentenceRole, SpeakerRole
 from search.query import SpeakerProfile, query_terms
@@ -23,6 +23,10 @@ class Speakers:
     """Who is who in each episode: full name, title as introduced, and part (host, co-host, guest)."""
 
     profiles: dict[tuple[str, str], SpeakerProfile]
+    with_guests: frozenset[str] = field(init=False)  # episodes with a guest: asked per host sentence of an answer
+
+    def __post_init__(self) -> None:
+        self.with_guests = frozenset(e for (e, _), p in self.profiles.items() if p.part == SpeakerRole.guest.value)
 
     @classmethod
     def of(cls, profiles: list[SpeakerProfile]) -> "Speakers":
@@ -32,7 +36,7 @@ class Speakers:
         return self.profiles.get((episode_id, short)) if short else None
 
     def has_guests(self, episode_id: str) -> bool:
-        return any(e == episode_id and p.part == SpeakerRole.guest.value for (e, _), p in self.profiles.items())
+        return episode_id in self.with_guests
 
 
 def admissible(question: str) -> set[SentenceRole]:
@@ -50,6 +54,7 @@ class Quotable:
         self.roles = admissible(question)
         self.speakers = speakers
         self.named = set(query_terms(question))
+        self._hosts: dict[str, bool] = {}
 
     def __call__(self, chunk: Chunk, sentence: Sentence) -> bool:
         if sentence.role not in self.roles:
@@ -57,5 +62,10 @@ class Quotable:
         profile = self.speakers.get(chunk.episode_id, sentence.speaker)
         if profile is None or profile.part != SpeakerRole.host.value:
             return True
-        host_named = bool(self.named & set(query_terms(profile.full)) - {"host"})
-        return host_named or not self.speakers.has_guests(chunk.episode_id)
+        return self._names(profile.full) or not self.speakers.has_guests(chunk.episode_id)
+
+    def _names(self, full_name: str) -> bool:
+        """Whether the question names this host (worked out once per host, not per sentence)."""
+        if full_name not in self._hosts:
+            self._hosts[full_name] = bool(self.named & set(query_terms(full_name)) - {"host"})
+        return self._hosts[full_name]

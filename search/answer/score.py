@@ -63,7 +63,7 @@ def score_sentences(question: str, us: list[Unit], passages: int, encode: Encode
     vecs = encode([question] + [u.text for u in us])
     q, vectors = vecs[0], vecs[1:]
     wanted = question_terms(question, idf) if idf is not None else {}
-    held = [set(stems(u.text)) for u in us] if wanted else [set() for _ in us]
-    terms = [{t: w for t, w in wanted.items() if t in h} for h in held]
+    terms = [{t: w for t, w in wanted.items() if t in held} for held in (set(stems(u.text)) for u in us)] \
+        if wanted else [{} for _ in us]
     prior = 1 - np.array([u.passage for u in us], dtype=float) / max(passages - 1, 1)
     return Sentences(vectors=vectors, similarity=vectors @ q, terms=terms, prior=prior)

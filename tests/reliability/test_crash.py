@@ -167,34 +167,48 @@ def verify_after_kill(world: dict, data_dir: Path, monkeypatch) -> str:
     return outcome
 
 
+def control_run(zygote: Zygote, world: dict) -> tuple[Path, float]:
+    """An unkilled ingest of the corpus onto a copy of the old store: its data dir, and how long it took (only
+    to spread the kill points over a run)."""
+    control = world["root"] / "run-0" / "data"
+    shutil.copytree(world["template"], control)
+    began = time.monotonic()
+    assert zygote.wait(zygote.start(control, world["corpus"])) == 0
+    return control, time.monotonic() - began
+
+
+def killed_ingest(zygote: Zygote, world: dict, data_dir: Path, after: float) -> int:
+    """An ingest onto a copy of the old store at `data_dir`, SIGKILLed `after` seconds in; its exit code (0 when
+    it finished first: still a valid run)."""
+    shutil.copytree(world["template"], data_dir)
+    pid = zygote.start(data_dir, world["corpus"])
+    time.sleep(after)
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    code = zygote.wait(pid)
+    log = (data_dir.parent / "child.log").read_text(errors="replace")
+    assert code in (0, -signal.SIGKILL), log[-2000:]
+    return code
+
+
 def test_sigkill_during_ingest_never_loses_or_mixes_versions(world, monkeypatch):
     rng = random.Random(SEED)
     zygote = Zygote()
     outcomes, killed = [], 0
     try:
         # run 0: an unkilled ingest, the control, and how long one takes (only to spread the kill points)
-        control = world["root"] / "run-0" / "data"
-        shutil.copytree(world["template"], control)
-        began = time.monotonic()
-        assert zygote.wait(zygote.start(control, world["corpus"])) == 0
-        span = time.monotonic() - began
+        control, span = control_run(zygote, world)
         assert same_content(snapshot(control), world["new"])
         shutil.rmtree(control.parent)
 
         for run in range(1, RUNS + 1):
             data_dir = world["root"] / f"run-{run}" / "data"
-            shutil.copytree(world["template"], data_dir)
-            pid = zygote.start(data_dir, world["corpus"])
             # half anywhere in the run, half around its end, where the commit, the tagging and the FAISS
             # write happen in a fraction of the time
-            time.sleep(rng.uniform(0.0, span) if run % 2 else rng.uniform(0.75 * span, 1.1 * span))
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass  # it finished first: still a valid run
-            code = zygote.wait(pid)
-            log = (data_dir.parent / "child.log").read_text(errors="replace")
-            assert code in (0, -signal.SIGKILL), log[-2000:]
+            code = killed_ingest(zygote, world, data_dir,
+                                 rng.uniform(0.0, span) if run % 2 else rng.uniform(0.75 * span, 1.1 * span))
             killed += code == -signal.SIGKILL
             outcomes.append(verify_after_kill(world, data_dir, monkeypatch))
             shutil.rmtree(data_dir.parent)

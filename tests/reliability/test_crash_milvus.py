@@ -10,11 +10,9 @@ ingests, so a run costs the ingest itself.
 from __future__ import annotations
 
 import json
-import os
 import random
 import shutil
 import signal
-import time
 from pathlib import Path
 
 import pytest
@@ -24,7 +22,7 @@ from api.cli import app
 from core.knowledge_base import KnowledgeBase
 from core.settings import Settings, get_settings
 from tests.reliability.conftest import episode_vtt
-from tests.reliability.test_crash import Zygote, same_content, snapshot
+from tests.reliability.test_crash import Zygote, control_run, killed_ingest, same_content, snapshot
 
 pytest.importorskip("pymilvus")
 pytest.importorskip("milvus_lite")
@@ -101,11 +99,7 @@ def test_sigkill_during_a_milvus_ingest_never_shows_half_a_version(world, monkey
     zygote = Zygote()
     outcomes = []
     try:
-        control = world["root"] / "run-0" / "data"
-        shutil.copytree(world["template"], control)
-        began = time.monotonic()
-        assert zygote.wait(zygote.start(control, world["corpus"])) == 0
-        span = time.monotonic() - began
+        control, span = control_run(zygote, world)
         kb = kb_at(control)
         assert published(kb) == world["new"]
         kb.store.close()
@@ -113,17 +107,9 @@ def test_sigkill_during_a_milvus_ingest_never_shows_half_a_version(world, monkey
 
         for run in range(1, RUNS + 1):
             data_dir = world["root"] / f"run-{run}" / "data"
-            shutil.copytree(world["template"], data_dir)
-            pid = zygote.start(data_dir, world["corpus"])
             # half anywhere, half over the last third, where the commit and the publish happen
-            time.sleep(rng.uniform(0.0, span) if run % 2 else rng.uniform(0.65 * span, 1.05 * span))
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            code = zygote.wait(pid)
-            log = (data_dir.parent / "child.log").read_text(errors="replace")
-            assert code in (0, -signal.SIGKILL), log[-2000:]
+            code = killed_ingest(zygote, world, data_dir,
+                                 rng.uniform(0.0, span) if run % 2 else rng.uniform(0.65 * span, 1.05 * span))
 
             store = snapshot(data_dir)
             sqlite_is = next((n for n, s in world["stores"].items() if same_content(store, s)), None)
