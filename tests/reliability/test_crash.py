@@ -117,14 +117,20 @@ def same_content(a: dict, b: dict) -> bool:
     return {k: v for k, v in a.items() if k != "version"} == {k: v for k, v in b.items() if k != "version"}
 
 
+def old_corpus(root: Path, episodes: int) -> Path:
+    """The corpus as the template store holds it: `episodes` short episodes."""
+    corpus = root / "corpus"
+    corpus.mkdir()
+    for n in range(episodes):
+        (corpus / f"episode-{n:03d}.vtt").write_text(episode_vtt(n, 16))
+    return corpus
+
+
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):
     """The template store (old version), the corpus as it is now, and a clean reference ingest of it."""
     root = tmp_path_factory.mktemp("crash")
-    corpus = root / "corpus"
-    corpus.mkdir()
-    for n in range(OLD):
-        (corpus / f"episode-{n:03d}.vtt").write_text(episode_vtt(n, 16))
+    corpus = old_corpus(root, OLD)
     template = root / "template" / "data"
     KnowledgeBase(Settings(data_dir=template, model="fake")).ingest([corpus])
     for n in range(CHANGED):  # edited episodes: the batch replaces them

@@ -22,7 +22,7 @@ from api.cli import app
 from core.knowledge_base import KnowledgeBase
 from core.settings import Settings, get_settings
 from tests.reliability.conftest import episode_vtt
-from tests.reliability.test_crash import Zygote, control_run, killed_ingest, same_content, snapshot
+from tests.reliability.test_crash import Zygote, control_run, killed_ingest, old_corpus, same_content, snapshot
 
 pytest.importorskip("pymilvus")
 pytest.importorskip("milvus_lite")
@@ -62,10 +62,7 @@ def world(tmp_path_factory):
     mp = pytest.MonkeyPatch()
     mp.setenv("KB_BACKEND", "milvus")
     root = tmp_path_factory.mktemp("crash-milvus")
-    corpus = root / "corpus"
-    corpus.mkdir()
-    for n in range(OLD):
-        (corpus / f"episode-{n:03d}.vtt").write_text(episode_vtt(n, 16))
+    corpus = old_corpus(root, OLD)
     template = root / "template" / "data"
     kb = kb_at(template)
     kb.ingest([corpus])
