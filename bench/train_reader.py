@@ -4,16 +4,22 @@ packaged all-MiniLM-L6-v2 encoder with a new 1-logit head, trained with sentence
 Data (bench/reader_data.py): Changelog host-question -> guest-answer pairs from the TRAIN episodes, each with 3
 hard negatives (one of the same guest's other answers in the same episode, at least 4 turns away, when there is
 one; the rest sampled from the BM25 top 30 guest answers of other train episodes), plus SciFact train claims ->
-relevant abstracts with 3 BM25 negatives each (relevant abstracts excluded). Loss: binary cross-entropy on the
-labelled pairs (pos_weight 3, one positive per three negatives), which keeps the logit meaningful on its own (for
-abstention) as well as for ranking. The dev slice (dev episodes and dev SciFact queries of the split, never the
-held-out test sets) picks the checkpoint by the mean of its two nDCG@10 figures.
+relevant abstracts with 3 BM25 negatives each (relevant abstracts excluded). Two losses:
+- `--loss bce` (the first run): binary cross-entropy on the labelled pairs (pos_weight 3, one positive per three
+  negatives), meant to keep the logit meaningful on its own. It learned nothing in 278 steps (loss flat at 1.04).
+- `--loss mnrl`: listwise. Each row is (question, its answer, one hard negative); the loss scores the answer
+  against the hard negative and `--in-batch` passages of other rows and takes the softmax cross-entropy, so
+  every question gives five comparisons and an easy signal (other topics) next to the hard one. This one learns.
+`--init DIR --offset N` continues from a trained reader on the shuffled pairs from the N-th on. The dev slice (dev
+episodes and dev SciFact queries of the split, never the held-out test sets) picks the checkpoint by the mean of its
+two nDCG@10 figures.
 
 Everything is seeded (split by hashing, sampling by `random.Random(seed)`, the trainer's seed and data_seed).
 Checkpoints go to <out>/checkpoint-*; a rerun with the same --out resumes from the last one. The chosen model is
 saved to <out>/final with train_summary.json beside it.
 
-    HF_HUB_OFFLINE=1 PYTHONPATH=. .venv/bin/python bench/train_reader.py --out bench/results/cache/reader
+    HF_HUB_OFFLINE=1 PYTHONPATH=. .venv/bin/python bench/train_reader.py --out bench/results/cache/reader-mnrl \
+        --loss mnrl --max-queries 6000 --lr 5e-5 --evals 3 --dev-before
     (--build-only writes the split and the data sets and stops; --smoke N trains N steps to time it)
 """
 from __future__ import annotations
@@ -120,11 +126,16 @@ def build(args, log=print) -> tuple[list[dict], list[dict], list[dict], dict]:
     rng = random.Random(args.seed)
     train_pairs = list(cl["train"]["pairs"])
     rng.shuffle(train_pairs)
-    train_pairs = train_pairs[: args.max_queries]
+    train_pairs = train_pairs[args.offset: args.offset + args.max_queries]
     t0 = time.time()
-    negs = negatives_for(train_pairs, cl["train"]["answers"], 1, N_NEG, 30, args.seed)
+    listwise = args.loss == "mnrl"
+    negs = negatives_for(train_pairs, cl["train"]["answers"], 1, 1 if listwise else N_NEG, 30, args.seed)
     rows = []
     for p, ns in zip(train_pairs, negs):
+        if listwise:  # (query, positive, one hard negative); the loss adds other queries' passages as negatives
+            if ns:
+                rows.append({"query": p.question, "positive": p.answer, "negative": ns[0]})
+            continue
         rows.append({"query": p.question, "passage": p.answer, "label": 1.0})
         rows += [{"query": p.question, "passage": n, "label": 0.0} for n in ns]
     dev_pairs = list(cl["dev"]["pairs"])
@@ -138,10 +149,16 @@ def build(args, log=print) -> tuple[list[dict], list[dict], list[dict], dict]:
     n_sf = 0
     for s in sf["train"]:
         for pos in s["positive"]:
-            rows.append({"query": s["query"], "passage": pos, "label": 1.0})
+            if listwise:
+                rows.append({"query": s["query"], "positive": pos, "negative": s["negative"][0]})
+            else:
+                rows.append({"query": s["query"], "passage": pos, "label": 1.0})
             n_sf += 1
-        rows += [{"query": s["query"], "passage": n, "label": 0.0} for n in s["negative"]]
-        n_sf += len(s["negative"])
+        if not listwise:
+            rows += [{"query": s["query"], "passage": n, "label": 0.0} for n in s["negative"]]
+            n_sf += len(s["negative"])
+    if listwise:
+        rng.shuffle(rows)  # in-batch negatives come from the other rows of a batch: mix the two sources
     log(f"scifact train rows {n_sf}; total train rows {len(rows)}")
     stats = {"changelog_train_pairs_available": len(cl["train"]["pairs"]), "changelog_train_pairs_used": len(train_pairs),
              "changelog_dev_queries": len(cl_dev), "scifact_train_queries": len(sf["train"]),
@@ -155,7 +172,15 @@ def main() -> int:
     ap.add_argument("--out", type=Path, default=rd.REPO / "bench" / "results" / "cache" / "reader")
     ap.add_argument("--seed", type=int, default=rd.SEED)
     ap.add_argument("--max-queries", type=int, default=1600, help="Changelog training pairs used (a seeded subset)")
+    ap.add_argument("--offset", type=int, default=0,
+                    help="skip this many of the shuffled Changelog pairs (a continuation run trains on new ones)")
+    ap.add_argument("--init", type=Path, help="start from this trained reader (a CrossEncoder folder) instead of "
+                                               "the packaged MiniLM with a new head")
     ap.add_argument("--dev-queries", type=int, default=80)
+    ap.add_argument("--loss", choices=("bce", "mnrl"), default="bce",
+                    help="bce: labelled pairs, 3 hard negatives each; mnrl: listwise, one hard negative plus "
+                         "--in-batch other queries' passages per query (softmax over them)")
+    ap.add_argument("--in-batch", type=int, default=4, help="mnrl: passages of other queries scored as negatives")
     ap.add_argument("--max-length", type=int, default=128)
     ap.add_argument("--batch", type=int, default=32)
     ap.add_argument("--lr", type=float, default=8e-5)
@@ -192,15 +217,18 @@ def main() -> int:
     from sentence_transformers.base.evaluation import SequentialEvaluator
     from sentence_transformers.cross_encoder import CrossEncoder, CrossEncoderTrainer, CrossEncoderTrainingArguments
     from sentence_transformers.cross_encoder.evaluation import CrossEncoderRerankingEvaluator
-    from sentence_transformers.cross_encoder.losses import BinaryCrossEntropyLoss
+    from sentence_transformers.cross_encoder.losses import BinaryCrossEntropyLoss, MultipleNegativesRankingLoss
     from transformers import set_seed
 
     torch.set_num_threads(args.threads)
     set_seed(args.seed)
-    model = CrossEncoder(str(base_model_dir(args.out / "base")), num_labels=1, max_length=args.max_length,
-                         device="cpu")
+    start = args.init or base_model_dir(args.out / "base")
+    model = CrossEncoder(str(start), num_labels=1, max_length=args.max_length, device="cpu")
     train = Dataset.from_list(rows)
-    loss = BinaryCrossEntropyLoss(model, pos_weight=torch.tensor(float(N_NEG)))
+    if args.loss == "mnrl":
+        loss = MultipleNegativesRankingLoss(model, num_negatives=args.in_batch)
+    else:
+        loss = BinaryCrossEntropyLoss(model, pos_weight=torch.tensor(float(N_NEG)))
     evaluator = SequentialEvaluator(
         [CrossEncoderRerankingEvaluator(cl_dev, name="cl-dev", batch_size=64),
          CrossEncoderRerankingEvaluator(sf_dev, name="sf-dev", batch_size=64)],

@@ -2,32 +2,12 @@
 questions of several sets, paraphrases apart."""
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-
 import pytest
-
-BENCH = Path(__file__).resolve().parents[2] / "bench"
-
-
-def _load(name: str, file: str):
-    spec = importlib.util.spec_from_file_location(name, BENCH / file)
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules[name] = mod
-    spec.loader.exec_module(mod)
-    return mod
 
 
 @pytest.fixture(scope="module")
-def bi():
-    # loaded by path (bench/ on sys.path would shadow the `ingest` package with bench/ingest.py); its `_env` too
-    had = "_env" in sys.modules
-    _load("_env", "_env.py")
-    yield _load("biencoder_under_test", "biencoder.py")
-    sys.modules.pop("biencoder_under_test", None)
-    if not had:
-        sys.modules.pop("_env", None)
+def bi(bench_module):
+    return bench_module("biencoder", "_env")
 
 
 def row(rank: int | None, category: str = "keyword", answerable: bool = True) -> dict:
