@@ -285,6 +285,13 @@ def main() -> None:
     except (UnknownTheme, TaxonomyError) as exc:
         err.print(f"[red]error:[/red] {exc}")
         sys.exit(2)
+    except RuntimeError as exc:
+        from search.backend import BackendError  # imported only here: it pulls numpy, and `kb --help` must stay fast
+
+        if not isinstance(exc, BackendError):
+            raise
+        err.print(f"[red]error:[/red] {exc}")
+        sys.exit(2)
 
 
 if __name__ == "__main__":

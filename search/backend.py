@@ -28,6 +28,10 @@ if TYPE_CHECKING:
 BACKENDS = ("sqlite", "milvus")
 
 
+class BackendError(RuntimeError):
+    """The configured backend cannot serve kb (e.g. a server too old for its collections): a setting to change."""
+
+
 class Backend(ABC):
     name: str
 
@@ -97,7 +101,7 @@ def make_backend(settings: Settings, store: Store) -> Backend:
         try:
             from search.milvus import MilvusBackend
         except ImportError as exc:  # pragma: no cover - install problem
-            raise RuntimeError("KB_BACKEND=milvus needs pymilvus: pip install 'kb[milvus]'") from exc
+            raise BackendError("KB_BACKEND=milvus needs pymilvus: pip install 'kb[milvus]'") from exc
         return MilvusBackend(settings, store)
     raise ValueError(f"unknown backend {settings.backend!r}: use one of {', '.join(BACKENDS)}")
 

@@ -40,7 +40,7 @@ import numpy as np
 from pymilvus import AnnSearchRequest, DataType, Function, FunctionType, MilvusClient, RRFRanker, WeightedRanker
 
 from core.models import Chunk, Filters, Kind, Sentence, SentenceRole
-from search.backend import Backend, default_milvus_uri
+from search.backend import Backend, BackendError, default_milvus_uri
 from search.lock import IngestLocked, ingest_lock
 from search.query import linked_speakers
 from search.retrieval import EVIDENCE_FOCUS, EVIDENCE_LINKS, EVIDENCE_MIN, SPEAKER_BOOST, Mode, Retriever, in_context
@@ -202,6 +202,19 @@ BM25_INDEX = {"index_type": "SPARSE_INVERTED_INDEX", "metric_type": "BM25",
 
 
 # --- the backend -------------------------------------------------------------------------------------------
+MIN_SERVER = (2, 5)  # the BM25 function and its sparse index arrived in Milvus 2.5
+
+
+def server_supported(version: str) -> bool:
+    """Whether a server's reported version ("v2.5.4", "v2.3.5-lite", "milvus_lite-3.2.2") can hold kb's
+    collections. milvus-lite 3.x, the pure-Python one, can; a version that does not parse is given the benefit of
+    the doubt (the first collection call would then say what is missing)."""
+    if version.startswith("milvus_lite"):
+        return True
+    m = re.match(r"v?(\d+)\.(\d+)", version.strip())
+    return m is None or (int(m[1]), int(m[2])) >= MIN_SERVER
+
+
 class MilvusBackend(Backend):
     name = "milvus"
 
@@ -212,6 +225,12 @@ class MilvusBackend(Backend):
         if not self.uri.startswith(("http://", "https://", "tcp://", "unix:")):
             os.makedirs(os.path.dirname(os.path.abspath(self.uri)), exist_ok=True)
         self.client = MilvusClient(uri=self.uri, token=token)
+        version = self.client.get_server_version()
+        if not server_supported(version):
+            self.client.close()
+            raise BackendError(f"KB_MILVUS_URI={self.uri}: this server is Milvus {version}, which has no BM25 "
+                               f"full-text search; kb's milvus backend needs Milvus {'.'.join(map(str, MIN_SERVER))} "
+                               f"or later (or a file path, for milvus-lite)")
         p = settings.milvus_collection
         self.chunks_c, self.vectors_c, self.state_c = f"{p}_chunks", f"{p}_vectors", f"{p}_state"
         self._lock = threading.Lock()

@@ -241,3 +241,28 @@ def test_switching_an_existing_store_to_milvus_publishes_it_without_re_embedding
     monkeypatch.setattr(kb.embedder, "encode", lambda texts, *a, **k: encoded.append(len(texts)) or real(texts, *a, **k))
     assert [h.chunk_id for h in kb.search("trust change momentum", 10)] == before
     assert max(encoded, default=1) == 1  # the query only: the stored vectors were published
+
+
+@pytest.mark.parametrize("version, ok", [("v2.5.4", True), ("v2.6.0", True), ("3.0.0", True),
+                                         ("milvus_lite-3.2.2", True), ("v2.3.5-lite", False), ("v2.4.17", False),
+                                         ("something else", True)])
+def test_server_versions_without_bm25_are_refused(version, ok):
+    pytest.importorskip("pymilvus")
+    from search.milvus import server_supported
+
+    assert server_supported(version) is ok
+
+
+def test_an_old_milvus_server_is_refused_with_a_clear_error(tmp_path, data_dir, backend, monkeypatch):
+    """The PyPI `milvus` 2.3.5 server answered kb's first collection call with "create index on 104 field is not
+    supported"; now kb says which server it found and what it needs, before touching anything."""
+    if backend != "milvus":
+        pytest.skip("Milvus only")
+    from pymilvus import MilvusClient
+
+    monkeypatch.setattr(MilvusClient, "get_server_version", lambda self, **kw: "v2.3.5-lite")
+    result = CliRunner().invoke(app, ["stats"])
+    from search.backend import BackendError
+
+    assert isinstance(result.exception, BackendError)
+    assert "Milvus v2.3.5-lite" in str(result.exception) and "2.5 or later" in str(result.exception)
