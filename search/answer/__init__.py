@@ -10,11 +10,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from core.models import Answer, Chunk, Hit
+from core.models import Answer, Chunk, Hit, SentenceRole
 from search.answer import abstain, compose
 from search.answer.abstain import NO_ANSWER, unknown_names
 from search.answer.excerpts import MIN_WORDS, excerpt, grow, units
-from search.answer.roles import Quotable, Speakers
+from search.answer.roles import Quotable, Speakers, admissible
 from search.answer.score import Encode, score_sentences
 
 __all__ = ["NO_ANSWER", "Speakers", "build_answer", "unknown_names", "with_generation"]
@@ -35,7 +35,10 @@ def build_answer(question: str, hits: list[Hit], chunks: dict[int, Chunk], encod
     def abstained(reason: str) -> Answer:
         return Answer(question=question, answer=NO_ANSWER, abstained=True, citations=[], closest=hits, reason=reason)
 
-    scored = score_sentences(question, us, len(passages), encode, idf) if us else None
+    said_by = [_speaker_name(speakers, passages[u.passage], u.sentence.speaker) for u in us]
+    about_someone = SentenceRole.introduction in admissible(question)
+    scored = score_sentences(question, us, len(passages), encode, idf, said_by, ignore_names=not about_someone) \
+        if us else None
     keys = [i for i, u in enumerate(us) if u.words >= MIN_WORDS or len(us) == 1]
     best = max((float(scored.similarity[i]) for i in keys), default=0.0) if scored else 0.0
     reason = abstain.before_choosing(question, bool(keys), best, in_corpus)
@@ -52,6 +55,12 @@ def build_answer(question: str, hits: list[Hit], chunks: dict[int, Chunk], encod
     lead = compose.lead(points)
     return Answer(question=question, answer=compose.plain_text(lead, points), abstained=False, lead=lead,
                   points=points, citations=[p.citation for p in points])
+
+
+def _speaker_name(speakers: Speakers, chunk: Chunk, short: str | None) -> str:
+    """The name an excerpt is attributed under (full name when known): "" for notes and write-ups."""
+    profile = speakers.get(chunk.episode_id, short)
+    return profile.full if profile and profile.full else (short or "")
 
 
 def with_generation(answer: Answer, gen: "Generation", closest: list[Hit]) -> Answer:

@@ -13,9 +13,10 @@ from dataclasses import dataclass, field
 from core.models import Chunk, Sentence, SentenceRole, SpeakerRole
 from search.query import SpeakerProfile, query_terms
 
-# a question about who someone is may be answered by their introduction
+# a question about who someone is may be answered by their introduction; "what does X do" asks for their job only
+# when nothing follows but "at <org>" or "for a living" ("what did X do when lockdown hit" asks what they did)
 _ABOUT_SOMEONE = re.compile(r"^\s*(who (is|was|are)|who's|what (is|was|does|did) \w+(?: \w+)?(?:'s|’s)? "
-                            r"(role|job|title|do\b|position))", re.I)
+                            r"(role|job|title|position|do(?=\s*(?:\?|$)|\s+(?:at|for a living)\b)))", re.I)
 
 
 @dataclass

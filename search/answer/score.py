@@ -7,6 +7,7 @@ neighbouring passages, which one sentence cannot see).
 """
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -30,11 +31,14 @@ class Sentences:
     similarity: np.ndarray
     terms: list[dict[str, float]]
     prior: np.ndarray  # its passage's place in the ranking, 1 (first) to 0 (last)
+    voiced: list[dict[str, float]] | None = None  # question words in the name of who says it (see score_sentences)
 
     def coverage(self, ids: range) -> float:
         held: dict[str, float] = {}
         for i in ids:
             held.update(self.terms[i])
+            if self.voiced:
+                held.update(self.voiced[i])
         return sum(held.values())
 
     def fit(self, ex: Excerpt) -> float:
@@ -57,13 +61,39 @@ def question_terms(question: str, idf: Callable[[str], float]) -> dict[str, floa
     return {t: w / total for t, w in weights.items()} if total else {}
 
 
+def without_names(question: str, names: list[str]) -> str:
+    """The question without the words of these people's names ("What did Bruce Wang do when…" -> "What did do
+    when…"): what it asks apart from whom it asks about."""
+    words = {w.lower() for name in names for w in re.findall(r"\w+", name) if len(w) > 2}
+    if not words:
+        return question
+    pattern = re.compile(r"\b(?:" + "|".join(map(re.escape, sorted(words))) + r")(?:['’]s)?\b", re.I)
+    return re.sub(r"\s+", " ", pattern.sub("", question)).strip()
+
+
 def score_sentences(question: str, us: list[Unit], passages: int, encode: Encode,
-                    idf: Callable[[str], float] | None = None) -> Sentences:
-    """Every unit encoded once, with the question, in one batch."""
-    vecs = encode([question] + [u.text for u in us])
+                    idf: Callable[[str], float] | None = None, said_by: list[str] | None = None,
+                    ignore_names: bool = False) -> Sentences:
+    """Every unit encoded once, with the question, in one batch.
+
+    `said_by`: per unit, the name of who says it. The answer shows that name beside every excerpt, so the name is
+    no evidence that an excerpt answers: a question word that names a speaker counts for all of their excerpts
+    alike, and (with `ignore_names`, for questions not about who someone is) the question's meaning is compared
+    without it. Otherwise the sentence where they say their own name ("Hey, I'm Bruce Wang…") outscores what they
+    said about the question."""
+    meaning = without_names(question, sorted(set(said_by or []))) if ignore_names else question
+    texts = [u.text for u in us]
+    if meaning != question:
+        vecs = encode([question, meaning] + texts)[1:]
+    else:
+        vecs = encode([question] + texts)
     q, vectors = vecs[0], vecs[1:]
     wanted = question_terms(question, idf) if idf is not None else {}
     terms = [{t: w for t, w in wanted.items() if t in held} for held in (set(stems(u.text)) for u in us)] \
         if wanted else [{} for _ in us]
     prior = 1 - np.array([u.passage for u in us], dtype=float) / max(passages - 1, 1)
-    return Sentences(vectors=vectors, similarity=vectors @ q, terms=terms, prior=prior)
+    voiced = None
+    if wanted and said_by:
+        names = {name: set(stems(name)) for name in set(said_by)}
+        voiced = [{t: w for t, w in wanted.items() if t in names[name]} for name in said_by]
+    return Sentences(vectors=vectors, similarity=vectors @ q, terms=terms, prior=prior, voiced=voiced)

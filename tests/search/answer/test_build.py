@@ -10,6 +10,8 @@ from core.models import Chunk, EpisodeRef, Hit, Kind, Sentence, SentenceRole as 
 from search.answer import NO_ANSWER, Speakers, build_answer, unknown_names
 from search.answer import compose
 from search.answer.excerpts import CONTEXT_WORDS, MAX_WORDS, Excerpt, tidy
+from search.answer.roles import admissible
+from search.answer.score import without_names
 from search.query import SpeakerProfile
 
 TOPICS = ["trust", "hiring", "focus", "bread", "promise"]
@@ -103,6 +105,15 @@ def test_who_is_questions_may_quote_an_introduction():
     intro = passage(3, [("I am Maria and my role is to lead trust and hiring at Red Hat.", "Maria", R.introduction)])
     assert answer("How does Maria do trust and hiring?", intro).abstained
     assert not answer("Who is Maria, the trust and hiring lead?", intro).abstained
+
+
+@pytest.mark.parametrize("question, about_someone", [
+    ("Who is Maria Bracho?", True), ("What does Maria do?", True), ("What does Maria Bracho do at Red Hat?", True),
+    ("What was Bella Bardswell's job title at Google?", True), ("What did Bruce do for a living?", True),
+    ("What did Bruce Wang do when lockdown hit?", False), ("What did Momofuku Ando do with his method?", False),
+    ("How does Maria do hiring?", False)])
+def test_only_questions_about_who_someone_is_may_quote_introductions(question, about_someone):
+    assert (R.introduction in admissible(question)) is about_someone
 
 
 def test_an_excerpt_never_leaves_its_speaker_and_never_passes_the_word_budget():
@@ -266,3 +277,32 @@ def test_the_host_is_quoted_only_when_named_or_without_guests():
     assert "Alexis" in said("What does Alexis Monville think about trust promises?")
     solo = Speakers.of([SpeakerProfile(episode_id="ep17", short="Alexis", full="Alexis Monville", part="host")])
     assert {p.citation.speaker for p in answer("trust promises", talk, speakers=solo).points} >= {"Alexis"}
+
+
+def test_without_names_keeps_what_the_question_asks():
+    assert without_names("What did Bruce Wang do when lockdown hit?", ["Bruce Wang"]) == "What did do when lockdown hit?"
+    assert without_names("How did Maria’s team hire?", ["Maria Bracho"]) == "How did team hire?"
+    assert without_names("What is trust?", []) == "What is trust?"
+
+
+def test_a_speakers_name_in_the_question_does_not_favour_where_they_say_it():
+    """Each of Bruce's excerpts is shown as his: the sentence where he says his own name is not a better answer to
+    what he did (before, the name made his self-description outscore the passage about the lockdown)."""
+    words = ["bruce", "wang", "lockdown", "director"]
+
+    def enc(texts: list[str]) -> np.ndarray:
+        out = np.array([[float(w in t.lower()) for w in words] + [0.1] for t in texts], dtype=np.float32)
+        return out / np.linalg.norm(out, axis=1, keepdims=True)
+
+    intro = passage(1, [("Hey, I am Bruce Wang and I have been a director at a streaming company for years.", "Bruce",
+                         R.content)])
+    said = passage(2, [("When the lockdown came we moved every team ritual online within a single week.", "Bruce",
+                        R.content)])
+    people = Speakers.of([SpeakerProfile(episode_id=f"ep{i}", short="Bruce", full="Bruce Wang", part="guest")
+                          for i in (1, 2)])
+    hits, chunks = [intro[0], said[0]], {1: intro[1], 2: said[1]}
+    ans = build_answer("What did Bruce Wang do when the lockdown came?", hits, chunks, enc, people)
+    assert "lockdown" in ans.points[0].text
+    # a question about who he is still compares with his name in it
+    ans = build_answer("Who is Bruce Wang?", hits, chunks, enc, people)
+    assert "director" in ans.points[0].text
