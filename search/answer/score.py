@@ -63,11 +63,12 @@ def question_terms(question: str, idf: Callable[[str], float]) -> dict[str, floa
 
 def without_names(question: str, names: list[str]) -> str:
     """The question without the words of these people's names ("What did Bruce Wang do when…" -> "What did do
-    when…"): what it asks apart from whom it asks about."""
-    words = {w.lower() for name in names for w in re.findall(r"\w+", name) if len(w) > 2}
+    when…"): what it asks apart from whom it asks about. Matched as capitalised, so a speaker called Will leaves
+    "how will…" alone."""
+    words = {w for name in names for w in re.findall(r"\w+", name) if len(w) > 2 and w[0].isupper()}
     if not words:
         return question
-    pattern = re.compile(r"\b(?:" + "|".join(map(re.escape, sorted(words))) + r")(?:['’]s)?\b", re.I)
+    pattern = re.compile(r"\b(?:" + "|".join(map(re.escape, sorted(words))) + r")(?:['’]s)?\b")
     return re.sub(r"\s+", " ", pattern.sub("", question)).strip()
 
 
@@ -82,11 +83,7 @@ def score_sentences(question: str, us: list[Unit], passages: int, encode: Encode
     without it. Otherwise the sentence where they say their own name ("Hey, I'm Bruce Wang…") outscores what they
     said about the question."""
     meaning = without_names(question, sorted(set(said_by or []))) if ignore_names else question
-    texts = [u.text for u in us]
-    if meaning != question:
-        vecs = encode([question, meaning] + texts)[1:]
-    else:
-        vecs = encode([question] + texts)
+    vecs = encode([meaning] + [u.text for u in us])
     q, vectors = vecs[0], vecs[1:]
     wanted = question_terms(question, idf) if idf is not None else {}
     terms = [{t: w for t, w in wanted.items() if t in held} for held in (set(stems(u.text)) for u in us)] \
