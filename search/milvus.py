@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import re
 import threading
@@ -38,6 +39,7 @@ from functools import lru_cache
 
 import numpy as np
 from pymilvus import AnnSearchRequest, DataType, Function, FunctionType, MilvusClient, RRFRanker, WeightedRanker
+from pymilvus.exceptions import MilvusException
 
 from core.models import Chunk, Filters, Kind, Sentence, SentenceRole
 from search.backend import Backend, BackendError, default_milvus_uri
@@ -45,6 +47,8 @@ from search.lock import IngestLocked, ingest_lock
 from search.query import linked_speakers
 from search.retrieval import EVIDENCE_FOCUS, EVIDENCE_LINKS, EVIDENCE_MIN, SPEAKER_BOOST, Mode, Retriever, in_context
 from search.store import Store, in_batches
+
+log = logging.getLogger(__name__)
 
 INF = 2**62  # v_to of a row no publish has retired
 HNSW_M, HNSW_EF_CONSTRUCTION = 32, 80  # as the FAISS HNSW index (search.vector_index)
@@ -222,9 +226,11 @@ class MilvusBackend(Backend):
         super().__init__(settings, store)
         self.uri = settings.milvus_uri or default_milvus_uri(settings.data_dir)
         token = settings.milvus_token.get_secret_value() if settings.milvus_token else ""
-        if not self.uri.startswith(("http://", "https://", "tcp://", "unix:")):
+        self.local = not self.uri.startswith(("http://", "https://", "tcp://", "unix:"))  # milvus-lite files
+        if self.local:
             os.makedirs(os.path.dirname(os.path.abspath(self.uri)), exist_ok=True)
         self.client = MilvusClient(uri=self.uri, token=token)
+        self.rebuilt: str | None = None  # why the local milvus-lite copy was thrown away, when it was
         version = self.client.get_server_version()
         if not server_supported(version):
             self.client.close()
@@ -277,10 +283,31 @@ class MilvusBackend(Backend):
         """Load the collections once per process: a server keeps them loaded, milvus-lite opens them released."""
         if self._loaded:
             return
-        for name in (self.state_c, self.chunks_c, self.vectors_c):
-            if self.client.has_collection(name) and "NotLoad" in str(self.client.get_load_state(name).get("state")):
-                self._load_collection(name)
+        try:
+            for name in (self.state_c, self.chunks_c, self.vectors_c):
+                if self.client.has_collection(name) and "NotLoad" in str(self.client.get_load_state(name).get("state")):
+                    self._load_collection(name)
+        except MilvusException as exc:
+            if not self.local:
+                raise
+            self._discard_local(exc)
         self._loaded = self._exists()
+
+    def _discard_local(self, exc: Exception) -> None:
+        """A milvus-lite copy that no longer loads is thrown away; the next sync publishes the store again.
+
+        milvus-lite writes its files without making each write atomic: a SIGKILL mid-write has left a 0-byte index
+        file that its manifest names ("File is too small: 0"), and then no collection loads. Like the FAISS file,
+        a local copy is derived from the SQLite store, so nothing is lost. A server is never dropped this way."""
+        log.warning("kb: %s: milvus-lite cannot load its collections (%s): probably a write cut short by a crash; "
+                    "dropping them, the store will be published again", self.uri, exc)
+        try:
+            self.drop()
+        except MilvusException as again:
+            raise BackendError(f"{self.uri}: milvus-lite cannot load or drop its collections ({again}); delete "
+                               f"this path and run `kb check`, which publishes the store again") from exc
+        self._seen_store_version = -1
+        self.rebuilt = str(exc)
 
     def published(self) -> tuple[int, str]:
         """(P, model) of the published version; (0, "") before the first publish."""

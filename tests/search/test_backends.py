@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -266,3 +267,23 @@ def test_an_old_milvus_server_is_refused_with_a_clear_error(tmp_path, data_dir, 
 
     assert isinstance(result.exception, BackendError)
     assert "Milvus v2.3.5-lite" in str(result.exception) and "2.5 or later" in str(result.exception)
+
+
+def test_a_milvus_lite_copy_that_no_longer_loads_is_published_again(milvus_kb, data_dir):
+    """A SIGKILL during milvus-lite's own write once left a 0-byte index file that its manifest names: no
+    collection loaded ("File is too small: 0"). The copy is derived from the store, so kb drops it and publishes
+    the store again, instead of failing every query."""
+    from milvus_lite.server_manager import server_manager_instance
+
+    before = snapshot(milvus_kb)
+    uri = milvus_kb.backend.uri
+    milvus_kb.store.close()
+    server_manager_instance.release_server(uri)
+    indexes = sorted((Path(uri) / "collections").glob("*_chunks/partitions/*/indexes/*"))
+    assert indexes, "milvus-lite's layout changed: find where it keeps index files"
+    indexes[0].write_bytes(b"")  # what the kill left
+
+    kb = make_kb(data_dir)
+    assert [h.episode.id for h in kb.search("trust change momentum", 3)]
+    assert kb.backend.rebuilt and "too small" in kb.backend.rebuilt
+    assert snapshot(kb) == before
