@@ -123,10 +123,11 @@ def theme_scores(kb: KnowledgeBase, labels: list[dict], where: dict[str, int]) -
     return out
 
 
-def pick_threshold(scored: list[tuple[float, bool]], gold: list[bool], floor: float) -> float:
+def pick_threshold(scored: list[tuple[float, bool]], gold: list[bool], floor: float,
+                   candidates: list[float] = THRESHOLDS) -> float:
     """The threshold that maximises F1 (ties: higher precision, then higher threshold) among those meeting the
     precision floor if any does."""
-    results = [(prf([s >= thr and ok for s, ok in scored], gold), thr) for thr in THRESHOLDS]
+    results = [(prf([s >= thr and ok for s, ok in scored], gold), thr) for thr in candidates]
     return max((r["precision"] >= floor, r["f1"], r["precision"], thr) for r, thr in results)[3]
 
 

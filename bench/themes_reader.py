@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 from _env import RESULTS, code_version, machine  # noqa: E402  (puts the repository first on sys.path)
-from themes import PRECISION_FLOOR, evaluate, load_labels, locate, prf  # noqa: E402
+from themes import PRECISION_FLOOR, evaluate, load_labels, locate, pick_threshold  # noqa: E402
 
 from core.knowledge_base import KnowledgeBase  # noqa: E402
 from core.settings import Settings  # noqa: E402
@@ -32,10 +32,7 @@ def questions(label: str, description: str) -> list[str]:
 def fit_threshold(scores: list[float], gold: list[bool], floor: float) -> float:
     """The train-split threshold (a passage carries the theme when its score >= it): best F1, preferring those
     that meet the precision floor, then higher precision, then the higher threshold."""
-    cands = sorted(set(scores)) + [max(scores) + 1.0]
-    best = max(((r := prf([s >= t for s in scores], gold))["precision"] >= floor, r["f1"], r["precision"], t)
-               for t in cands)
-    return best[3]
+    return pick_threshold([(s, True) for s in scores], gold, floor, sorted(set(scores)) + [max(scores) + 1.0])
 
 
 def main() -> int:

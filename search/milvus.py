@@ -45,7 +45,7 @@ from core.models import Chunk, Filters, Kind, Sentence, SentenceRole
 from search.backend import Backend, BackendError, default_milvus_uri
 from search.lock import IngestLocked, ingest_lock
 from search.query import linked_speakers
-from search.retrieval import EVIDENCE_FOCUS, EVIDENCE_LINKS, EVIDENCE_MIN, SPEAKER_BOOST, Mode, Retriever, in_context
+from search.retrieval import SPEAKER_BOOST, Mode, Retriever, in_context
 from search.store import Store, in_batches
 
 log = logging.getLogger(__name__)
@@ -518,10 +518,8 @@ class MilvusBackend(Backend):
         return self.view()
 
     def retriever(self, encode_query: Callable[[str], np.ndarray], model: str) -> Retriever:
-        if self.store.version() != self._seen_store_version:
-            self.sync(model)  # the store moved on (or this process has not looked yet): publish if no one else does
+        view = self.sync(model)  # publishes first if the store moved on (or this process has not looked yet)
         s = self.settings
-        view = self.view()
         cls = MilvusServerFusionRetriever if s.milvus_fusion == "server" else MilvusRetriever
         return cls(view, view, encode_query, s.candidates, model, s.dense_weight, s.context_weight)
 
@@ -726,23 +724,10 @@ class MilvusRetriever(Retriever):
 
     store: MilvusView
 
-    def _transcript_links(self, query: str, summary: Chunk, allowed: str | None) -> list[int]:
-        """As Retriever._transcript_links, with the filter applied by Milvus instead of by chunk ids."""
-        _, own = self.store.window_vectors(self.model, chunk_id=summary.id)
-        ids, vecs = self.store.window_vectors(self.model, episode_id=summary.episode_id,
-                                              kind=Kind.transcript.value, where=allowed)
-        if not len(own) or not len(ids):
-            return []
-        fit = own @ self.encode_query(query)
-        links: list[int] = []
-        for w in np.argsort(-fit)[:EVIDENCE_LINKS]:
-            if fit[w] < fit.max() - EVIDENCE_FOCUS:
-                break
-            sims = vecs @ own[w]
-            best = int(np.argmax(sims))
-            if sims[best] >= EVIDENCE_MIN and int(ids[best]) not in links:
-                links.append(int(ids[best]))
-        return links
+    def _transcript_windows(self, summary: Chunk, allowed: str | None) -> tuple[np.ndarray, np.ndarray]:
+        """As Retriever._transcript_windows, with the filter applied by Milvus instead of by chunk ids."""
+        return self.store.window_vectors(self.model, episode_id=summary.episode_id, kind=Kind.transcript.value,
+                                         where=allowed)
 
 
 class MilvusServerFusionRetriever(MilvusRetriever):

@@ -208,7 +208,7 @@ class Retriever:
     def _transcript_links(self, query: str, summary: Chunk, allowed: np.ndarray | None) -> list[int]:
         """Transcript chunks behind the write-up's windows that answer the question (at most EVIDENCE_LINKS)."""
         _, own = self.store.window_vectors(self.model, chunk_id=summary.id)
-        ids, vecs = self.store.window_vectors(self.model, episode_id=summary.episode_id, kind=Kind.transcript.value)
+        ids, vecs = self._transcript_windows(summary, allowed)
         if not len(own) or not len(ids):
             return []
         fit = own @ self.encode_query(query)
@@ -217,12 +217,19 @@ class Retriever:
             if fit[w] < fit.max() - EVIDENCE_FOCUS:
                 break
             sims = vecs @ own[w]
-            if allowed is not None:
-                sims = np.where(np.isin(ids, allowed), sims, -1.0)
             best = int(np.argmax(sims))
             if sims[best] >= EVIDENCE_MIN and int(ids[best]) not in links:
                 links.append(int(ids[best]))
         return links
+
+    def _transcript_windows(self, summary: Chunk, allowed: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+        """The window vectors (chunk ids, matrix) of the write-up's episode's transcript chunks the filter allows.
+        The one part a backend answers its own way (Milvus applies the filter as an expression)."""
+        ids, vecs = self.store.window_vectors(self.model, episode_id=summary.episode_id, kind=Kind.transcript.value)
+        if allowed is None:
+            return ids, vecs
+        keep = np.isin(ids, allowed)
+        return ids[keep], vecs[keep]
 
     def search(self, query: str, k: int = 10, filters: Filters | None = None, mode: Mode = Mode.hybrid) -> list[Hit]:
         allowed = self.store.filter_ids(filters)

@@ -384,15 +384,20 @@ class Store:
         return np.fromiter((r[0] for r in rows), dtype=np.int64)
 
     def idf(self, term: str) -> float:
-        """Inverse document frequency of a word over chunks (BM25's form, floored at a small positive value)."""
-        df = self.db.execute("SELECT COUNT(*) FROM chunks_fts WHERE chunks_fts MATCH ?", (_phrase(term),)).fetchone()[0]
-        n = self._chunk_count()
-        return max(0.05, float(np.log((n - df + 0.5) / (df + 0.5) + 1)))
+        """Inverse document frequency of a word over chunks (BM25's form, floored at a small positive value);
+        cached per version, like the other word statistics every answer reads."""
+        def compute() -> float:
+            df = self.db.execute("SELECT COUNT(*) FROM chunks_fts WHERE chunks_fts MATCH ?",
+                                 (_phrase(term),)).fetchone()[0]
+            n = self._chunk_count()
+            return max(0.05, float(np.log((n - df + 0.5) / (df + 0.5) + 1)))
+
+        return self._cached(("idf", term), compute)
 
     def has_term(self, term: str) -> bool:
         """Whether any chunk (or its context header) contains the word, after the FTS5 tokenizer's stemming."""
-        return self.db.execute("SELECT 1 FROM chunks_fts WHERE chunks_fts MATCH ? LIMIT 1",
-                               (_phrase(term),)).fetchone() is not None
+        return self._cached(("has", term), lambda: self.db.execute(
+            "SELECT 1 FROM chunks_fts WHERE chunks_fts MATCH ? LIMIT 1", (_phrase(term),)).fetchone() is not None)
 
     def _doc_freq(self, term: str, cap: int) -> int:
         """Chunks containing the word, counted up to `cap` (enough to tell rare from common); cached per version."""

@@ -14,7 +14,7 @@ from core.models import Answer, Chunk, Hit, SentenceRole
 from search.answer import abstain, compose
 from search.answer.abstain import NO_ANSWER, unknown_names
 from search.answer.excerpts import MIN_WORDS, excerpt, grow, units
-from search.answer.roles import Quotable, Speakers, admissible
+from search.answer.roles import Quotable, Speakers
 from search.answer.score import Encode, score_sentences
 
 __all__ = ["NO_ANSWER", "Speakers", "build_answer", "unknown_names", "with_generation"]
@@ -30,13 +30,14 @@ def build_answer(question: str, hits: list[Hit], chunks: dict[int, Chunk], encod
     hits = [h for h in hits if h.chunk_id in chunks]
     passages = [chunks[h.chunk_id] for h in hits]
     speakers = speakers or Speakers({})
-    us = units(passages, Quotable(question, speakers))
+    quotable = Quotable(question, speakers)
+    us = units(passages, quotable)
 
     def abstained(reason: str) -> Answer:
         return Answer(question=question, answer=NO_ANSWER, abstained=True, citations=[], closest=hits, reason=reason)
 
     said_by = [_speaker_name(speakers, passages[u.passage], u.sentence.speaker) for u in us]
-    about_someone = SentenceRole.introduction in admissible(question)
+    about_someone = SentenceRole.introduction in quotable.roles  # a who-is question: the name is what it asks
     scored = score_sentences(question, us, len(passages), encode, idf, said_by, ignore_names=not about_someone) \
         if us else None
     keys = [i for i, u in enumerate(us) if u.words >= MIN_WORDS or len(us) == 1]

@@ -104,7 +104,7 @@ def tidy(quote: str) -> str:
     return shown[:1].upper() + shown[1:] if shown else text
 
 
-def grow(key: int, us: list[Unit], vectors: np.ndarray, terms: list[set[str]] | None = None) -> tuple[int, int]:
+def grow(key: int, us: list[Unit], vectors: np.ndarray, terms: list[set[str]]) -> tuple[int, int]:
     """The span of units around the key sentence that belongs with it, while it fits MAX_WORDS: a sentence
     ending in a colon takes what it introduces, and a list is taken whole or left out; a key sentence takes its
     closer neighbours up to CONTEXT_WORDS (a quote needs its context to be read alone: on the development sets
@@ -113,7 +113,7 @@ def grow(key: int, us: list[Unit], vectors: np.ndarray, terms: list[set[str]] | 
     the question words each unit holds)."""
     first = last = key
     words = us[key].words
-    held = set((terms or [set()] * len(us))[key])
+    held = set(terms[key])
 
     def side(i: int) -> bool:
         return 0 <= i < len(us) and us[i].block == us[key].block and words + us[i].words <= MAX_WORDS
@@ -128,13 +128,13 @@ def grow(key: int, us: list[Unit], vectors: np.ndarray, terms: list[set[str]] | 
         if us[last].text.rstrip().endswith(":") and last + 1 in options:
             pick = last + 1
         else:
-            adds = [i for i in options if terms and terms[i] - held]
+            adds = [i for i in options if terms[i] - held]
             pick = max(adds or options, key=closeness)
             if words >= CONTEXT_WORDS and closeness(pick) < BELONGS and not adds:
                 break
         first, last = min(first, pick), max(last, pick)
         words += us[pick].words
-        held |= (terms or [set()] * len(us))[pick]
+        held |= terms[pick]
     return first, _whole_list(last, key, us)
 
 

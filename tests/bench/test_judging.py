@@ -1,15 +1,15 @@
 """Blind judging: the judge's file names no version, and the report unblinds each verdict to the right one."""
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 
-from tests.conftest import REPO
+import pytest
 
-spec = importlib.util.spec_from_file_location("judging", REPO / "bench" / "judging.py")
-judging = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(judging)
+
+@pytest.fixture(scope="module")
+def judging(bench_module):
+    return bench_module("judging")
 
 
 def reply(text: str) -> dict:
@@ -23,7 +23,7 @@ def write(path: Path, answers: dict[str, str]) -> Path:
     return path
 
 
-def test_pairs_are_blind_and_the_report_unblinds_them(tmp_path):
+def test_pairs_are_blind_and_the_report_unblinds_them(judging, tmp_path):
     ids = ["q1", "q2", "q3", "q4"]
     a = write(tmp_path / "a.jsonl", {q: f"OLD answer to {q}" for q in ids})
     b = write(tmp_path / "b.jsonl", {q: f"NEW answer to {q}" for q in ids})

@@ -2,24 +2,13 @@
 seeded split, on tiny Changelog-style transcripts written here (no shared corpus, no network)."""
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 
 import pytest
 
-BENCH = Path(__file__).resolve().parents[2] / "bench"
-
-
 @pytest.fixture(scope="module")
-def rd():
-    # loaded by path: putting bench/ on sys.path would shadow the `ingest` package with bench/ingest.py
-    spec = importlib.util.spec_from_file_location("reader_data_under_test", BENCH / "reader_data.py")
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = mod
-    spec.loader.exec_module(mod)
-    yield mod
-    sys.modules.pop(spec.name, None)
+def rd(bench_module):
+    return bench_module("reader_data")
 
 
 ANSWER = ("We moved the whole build to a single static binary, so nobody needs the right runtime installed, "
