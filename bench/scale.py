@@ -119,7 +119,8 @@ def pct(xs: list[float], q: float) -> float:
     return round(xs[min(len(xs) - 1, int(round(q * (len(xs) - 1))))], 2)
 
 
-def run(rows: int, queries: int, seed: int) -> dict:
+def run(rows: int, queries: int, seed: int, save=lambda partial: None) -> dict:
+    """One store size; `save(partial)` is called after each stage so a long run that is cut short keeps its figures."""
     from fastapi.testclient import TestClient
 
     from api.http import create_app
@@ -141,6 +142,7 @@ def run(rows: int, queries: int, seed: int) -> dict:
         out["insert_rows_per_s"][name] = round(rows / (made["seconds"] + out["index_s"][name]), 1)
         print(f"[{rows}] {name}: index {out['index_s'][name]} s", flush=True)
         kbs[name] = kb
+        save(out)
     out["insert_ratio_milvus_over_sqlite"] = round(out["insert_rows_per_s"]["milvus"] / out["insert_rows_per_s"]["sqlite"], 3)
     out["index_ratio_milvus_over_sqlite"] = round(out["index_s"]["milvus"] / max(out["index_s"]["sqlite"], 1e-9), 2)
 
@@ -171,6 +173,7 @@ def run(rows: int, queries: int, seed: int) -> dict:
         out["search"][case]["p99_ratio_milvus_over_sqlite"] = round(
             out["search"][case]["milvus"]["p99_ms"] / out["search"][case]["sqlite"]["p99_ms"], 2)
         print(f"[{rows}] {case}: {json.dumps(out['search'][case])}", flush=True)
+        save(out)
     overlap = [len(set(a) & set(b)) / max(len(a), 1) for a, b in zip(tops["sqlite"], tops["milvus"])]
     out["top10_overlap_plain"] = {"mean": round(statistics.mean(overlap), 4), "min": round(min(overlap), 4)}
     for kb in kbs.values():
@@ -195,7 +198,9 @@ def main() -> None:
               "milvus_lite": version("milvus-lite"), "queries": args.queries,
               "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "runs": []}
     for rows in args.rows or [100_000]:
-        report["runs"].append(run(rows, args.queries, args.seed))
+        def save(partial: dict, done: int = len(report["runs"])) -> None:
+            write_result(args.out, {**report, "runs": report["runs"][:done] + [{**partial, "complete": False}]})
+        report["runs"].append(run(rows, args.queries, args.seed, save))
         write_result(args.out, report)
     print(f"wrote {args.out}")
 
