@@ -49,7 +49,8 @@ def build_answer(question: str, hits: list[Hit], chunks: dict[int, Chunk], encod
     cands = [excerpt(*grow(k, us, scored.vectors, terms), k, us, passages) for k in keys]
     anchored = [bool(scored.terms[c.key]) for c in cands] if any(scored.terms) else None
     chosen = compose.choose(cands, [scored.total(c) for c in cands], scored.vectors, hits, anchored)
-    reason = abstain.after_choosing(question, [cands[i].quote for i in chosen])
+    reason = abstain.after_choosing(question, [cands[i].quote for i in chosen], [said_by[cands[i].key] for i in chosen],
+                                    [p.text for p in passages])
     if reason:
         return abstained(reason)
     points = compose.points(chosen, cands, hits, passages, speakers)

@@ -2,22 +2,18 @@
 
 The evidence, each a reason a person would accept: nothing in the passages is content that could answer; the
 question names something the corpus never mentions; the best excerpt is far from the question in meaning; or
-the question asks for a number and no chosen excerpt states one.
+the question asks for a number or a name and no chosen excerpt gives one (search.answer.answer_type).
 """
 from __future__ import annotations
 
 import re
 from collections.abc import Callable
 
+from search.answer import answer_type
 from search.query import query_terms
 
 ABSTAIN_BELOW = 0.36  # cosine of the best excerpt to the question under which the corpus does not answer
 
-_QUANTITY_QUESTION = re.compile(
-    r"^\s*(how (much|many|often|long|old)|what (share|percentage|percent|proportion|fraction|number|amount)"
-    r"|(in )?what year)\b", re.I)
-_NUMBER = re.compile(r"\d|%|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|"
-                     r"fifty|hundred|thousand|million|billion|percent|half|third|quarter|dozen)\b", re.I)
 _NAME = re.compile(r"(?<![.?!]\s)(?<!^)\b([A-Z][a-z]+[A-Z]?\w*|[A-Z]{2,})\b")
 NO_ANSWER = "The corpus does not seem to cover this question. The closest passages are listed below."
 
@@ -43,8 +39,10 @@ def before_choosing(question: str, has_candidates: bool, best_similarity: float,
     return None
 
 
-def after_choosing(question: str, texts: list[str]) -> str | None:
-    """A reason to abstain that the chosen points show: a number was asked for and none is stated."""
-    if _QUANTITY_QUESTION.search(question) and not any(_NUMBER.search(t) for t in texts):
-        return "it asks for a number and no passage states one"
+def after_choosing(question: str, excerpts: list[str], speakers: list[str | None], passages: list[str]) -> str | None:
+    """A reason to abstain that the chosen points show: the question asks for a number or a name and none of them
+    gives one (`speakers`: who each is attributed to; `passages`: the retrieved texts)."""
+    kind = answer_type.wanted(question)
+    if kind and not answer_type.supplied(kind, question, excerpts, speakers, passages):
+        return f"it asks for a {kind.value} and no passage gives one"
     return None

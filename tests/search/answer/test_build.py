@@ -307,3 +307,15 @@ def test_a_speakers_name_in_the_question_does_not_favour_where_they_say_it():
     # a question about who he is still compares with his name in it
     ans = build_answer("Who is Bruce Wang?", hits, chunks, enc, people)
     assert "director" in ans.points[0].text
+
+
+def test_questions_that_ask_for_a_name_need_one_the_question_does_not_already_give():
+    around = passage(16, [("We moved every trust service off our old hosting and into the cloud last year.", "Ann", C)])
+    assert answer("Which cloud provider did the trust team move to?", around).abstained
+    named = passage(17, [("We moved every trust service off our old hosting and onto Azure last year.", "Ann", C)])
+    assert not answer("Which cloud provider did the trust team move to?", named).abstained
+    # Ann is who says it, and the answer shows her name: for a who-question that is the answer
+    assert not answer("Who moved the trust services off the old hosting?", around).abstained
+    # a who-is question asks for a description, not a name
+    assert answer("Which cloud provider did the trust team move to?", around).reason == \
+        "it asks for a name and no passage gives one"
