@@ -42,6 +42,7 @@ from pymilvus import AnnSearchRequest, DataType, Function, FunctionType, MilvusC
 from pymilvus.exceptions import MilvusException
 
 from core.models import Chunk, Filters, Kind, Sentence, SentenceRole
+from search import bm25
 from search.backend import Backend, BackendError, default_milvus_uri
 from search.lock import IngestLocked, ingest_lock
 from search.query import linked_speakers
@@ -56,6 +57,7 @@ GROUP_FETCH = 10  # vectors a grouped search looks at per chunk asked for (milvu
 INSERT_ROWS = 500  # rows per insert request (well under gRPC's message limit with 384-d vectors and text)
 EPISODES_PER_PUBLISH_STEP = 100
 QUERY_PAGE = 10_000  # rows per query page (Milvus caps limit + offset at 16,384)
+RESCORE_DEPTH = 2  # BM25 candidates asked of Milvus per one kept, to be scored again as FTS5 scores them
 _TOKEN = re.compile(r"[^\W_]+", re.UNICODE)
 LIGHT = ["chunk_id", "episode_id", "ordinal", "last_ordinal", "speakers", "kind"]
 SHOWN = ["chunk_id", "episode_id", "title", "source", "ordinal", "last_ordinal", "text", "speaker", "speakers",
@@ -87,6 +89,13 @@ def bm25_tokens(text: str) -> list[str]:
 
 def bm25_text(*texts: str) -> str:
     return " ".join(t for text in texts for t in bm25_tokens(text))
+
+
+def _bm25_fields(text: str, header: str) -> dict:
+    """The `bm25` field (text then header tokens, which Milvus indexes) and where the header starts in it (which
+    lets a query score the row as FTS5 does, each column with its own weight)."""
+    head = bm25_tokens(text)
+    return {"bm25": " ".join(head + bm25_tokens(header)), "head_at": len(head)}
 
 
 # --- expressions -----------------------------------------------------------------------------------------
@@ -154,7 +163,8 @@ def chunk_schema(dim: int):
     s.add_field("ordinal", DataType.INT64)
     s.add_field("last_ordinal", DataType.INT64)
     _text(s, "text", 65535)
-    _text(s, "bm25", 65535, enable_analyzer=True, analyzer_params={"tokenizer": "standard"})
+    _text(s, "bm25", 65535, enable_analyzer=True, enable_match=True, analyzer_params={"tokenizer": "standard"})
+    s.add_field("head_at", DataType.INT64)  # bm25's first head_at tokens are the chunk text's, the rest the header's
     s.add_field("sparse", DataType.SPARSE_FLOAT_VECTOR)
     s.add_field("vector", DataType.FLOAT_VECTOR, dim=dim)
     _text(s, "speaker", 1024)
@@ -185,6 +195,8 @@ def state_schema():
     _text(s, "episode_id", 1024)
     _text(s, "value", 4096)  # the episode version's key, or for "published" the model name
     s.add_field("version", DataType.INT64)
+    s.add_field("rows", DataType.INT64)  # chunks and their BM25 tokens: the episode's, or for "published" all of P's
+    s.add_field("tokens", DataType.INT64)
     s.add_field("v_from", DataType.INT64)
     s.add_field("v_to", DataType.INT64)
     s.add_field("dummy", DataType.FLOAT_VECTOR, dim=2)  # a collection needs a vector field on Milvus 2.5
@@ -242,6 +254,8 @@ class MilvusBackend(Backend):
         self._lock = threading.Lock()
         self._seen_store_version = -1  # the store version this process last published (or found published)
         self._loaded = False
+        self._df: dict[tuple[int, tuple[str, ...]], int] = {}  # (version, phrase) -> chunks holding it
+        self._totals_at: dict[int, tuple[int, int]] = {}  # version -> its (chunks, BM25 tokens)
 
     # --- collections --------------------------------------------------------------------------------
     def _exists(self) -> bool:
@@ -382,6 +396,10 @@ class MilvusBackend(Backend):
             raise RuntimeError("the store kept changing while its version was being read")
         dim = self._dim(model)
         P, published_model = self.published()
+        if self._exists() and not self._current_schema():
+            log.info("kb: %s: collections from an older kb; publishing the store again", self.uri)
+            self.drop()
+            P, published_model = 0, ""
         if self._exists() and published_model and (published_model != model or self._stored_dim() != dim):
             self.drop()  # another model: every row is re-published (the store re-embedded them anyway)
             P, published_model = 0, ""
@@ -402,13 +420,35 @@ class MilvusBackend(Backend):
                 progress(min(i + EPISODES_PER_PUBLISH_STEP, len(changed)), len(changed))
         for part, _ in in_batches(retire, EPISODES_PER_PUBLISH_STEP):
             self._retire(list(part), have, P, V)
+        rows, tokens = self._totals(P, V, [have[e][1] for e in retire])
         # the flip: one row, so a query sees every changed episode at once
         self.client.upsert(self.state_c, [{"key": "published", "episode_id": "", "value": model, "version": V,
-                                           "v_from": 0, "v_to": INF, "dummy": [0.0, 0.0]}])
+                                           "rows": rows, "tokens": tokens, "v_from": 0, "v_to": INF,
+                                           "dummy": [0.0, 0.0]}])
         self.gc(V)
         for name in (self.chunks_c, self.vectors_c, self.state_c):
             self.client.flush(name)  # sealed, indexed segments (milvus-lite searches a memtable by brute force)
         return len(changed) + len(gone)
+
+    def _totals(self, P: int, V: int, retired: list[str]) -> tuple[int, int]:
+        """Chunks and BM25 tokens visible at V: P's, less the retired episode versions', plus the new ones'
+        (FTS5's N and mean row length, kept as the episodes change rather than counted over every row)."""
+        rows = tokens = 0
+        if P:
+            for r in self.client.query(self.state_c, filter='key == "published"', output_fields=["rows", "tokens"]):
+                rows, tokens = int(r["rows"]), int(r["tokens"])
+        for sign, expr in ((-1, f"key in [{', '.join(lit(k) for k in retired)}]" if retired else ""),
+                           (1, f'key like "ep:%" and v_from == {V}')):
+            if expr:
+                for r in self._all(self.state_c, expr, ["rows", "tokens"]):
+                    rows, tokens = rows + sign * int(r["rows"]), tokens + sign * int(r["tokens"])
+        return rows, tokens
+
+    def _current_schema(self) -> bool:
+        """Whether the collections have every field this kb writes (an index from an older kb is published again)."""
+        def fields(name: str) -> set[str]:
+            return {f["name"] for f in self.client.describe_collection(name)["fields"]}
+        return "head_at" in fields(self.chunks_c) and "tokens" in fields(self.state_c)
 
     def recover(self, P: int) -> None:
         """Undo what a publish killed before its flip left: rows above P go, rows it had retired come back."""
@@ -463,8 +503,13 @@ class MilvusBackend(Backend):
         for name, rows in ((self.chunks_c, chunk_rows), (self.vectors_c, vector_rows)):
             for i in range(0, len(rows), INSERT_ROWS):
                 self.client.insert(name, rows[i:i + INSERT_ROWS])
+        sizes: dict[str, list[int]] = {e: [0, 0] for e in episodes}
+        for r in chunk_rows:
+            sizes[r["episode_id"]][0] += 1
+            sizes[r["episode_id"]][1] += len(r["bm25"].split())
         self.client.insert(self.state_c, [{"key": f"ep:{e}:{V}", "episode_id": e, "value": keys[e], "version": V,
-                                           "v_from": V, "v_to": INF, "dummy": [0.0, 0.0]} for e in episodes])
+                                           "rows": sizes[e][0], "tokens": sizes[e][1], "v_from": V, "v_to": INF,
+                                           "dummy": [0.0, 0.0]} for e in episodes])
         return seq
 
     def _rows(self, episodes: list[str], model: str, V: int, seq: int) -> tuple[list[dict], list[dict]]:
@@ -496,7 +541,7 @@ class MilvusBackend(Backend):
                 chunks.append({
                     "pk": (V << 32) | seq, **shared, "title": r["title"], "source": r["source"],
                     "ordinal": r["ordinal"], "last_ordinal": r["last"], "text": r["text"],
-                    "bm25": bm25_text(r["text"], r["context"] or ""), "vector": own.tolist(),
+                    **_bm25_fields(r["text"], r["context"] or ""), "vector": own.tolist(),
                     "speaker": r["speaker"] or "", "speakers": r["speakers"],
                     "start_s": -1.0 if r["start_s"] is None else float(r["start_s"]),
                     "end_s": -1.0 if r["end_s"] is None else float(r["end_s"]),
@@ -511,7 +556,36 @@ class MilvusBackend(Backend):
 
     # --- reading ----------------------------------------------------------------------------------
     def view(self) -> MilvusView:
-        return MilvusView(self, self.published()[0])
+        P, _ = self.published()
+        return MilvusView(self, P, self._published_totals(P))
+
+    def _published_totals(self, P: int) -> tuple[int, int] | None:
+        """(chunks, BM25 tokens) of version P, or None when they are not recorded (an index from an older kb,
+        or a publish that moved on since P was read): keyword scores are then Milvus's own."""
+        if not P:
+            return None
+        if P not in self._totals_at:
+            try:
+                rows = self.client.query(self.state_c, filter=f'key == "published" and version == {int(P)}',
+                                         output_fields=["rows", "tokens"])
+            except MilvusException:
+                return None
+            if not rows or not rows[0].get("rows"):
+                return None
+            self._totals_at = {P: (int(rows[0]["rows"]), int(rows[0]["tokens"]))}
+        return self._totals_at[P]
+
+    def doc_freq(self, phrase: tuple[str, ...], version: int) -> int:
+        """Visible chunks at `version` holding every token of the phrase (FTS5 counts the phrase itself; the two
+        differ only for a question word that splits into several tokens). Cached for the current version."""
+        key = (version, phrase)
+        found = self._df.get(key)
+        if found is None:
+            if self._df and next(iter(self._df))[0] != version:
+                self._df.clear()
+            expr = " and ".join(f"TEXT_MATCH(bm25, {lit(t)})" for t in phrase)
+            found = self._df[key] = self._count(self.chunks_c, f"{expr} and {visible(version)}")
+        return found
 
     @property
     def reader(self) -> MilvusView:  # type: ignore[override]
@@ -608,8 +682,8 @@ class MilvusView:
     index's `search`, answered by Milvus; the episode catalog (speaker profiles, term statistics for answers)
     from the local SQLite store."""
 
-    def __init__(self, backend: MilvusBackend, version: int):
-        self.backend, self.client, self.version = backend, backend.client, version
+    def __init__(self, backend: MilvusBackend, version: int, totals: tuple[int, int] | None = None):
+        self.backend, self.client, self.version, self.totals = backend, backend.client, version, totals
         self.store = backend.store
         self._rows: dict[int, dict] = {}  # chunk id -> the fields fetched so far (one query's worth)
         self.ready = version > 0 and backend.client.has_collection(backend.chunks_c)
@@ -637,19 +711,33 @@ class MilvusView:
         return filter_expr(filters, self.version) if has_filters(filters) else None
 
     def keyword_search(self, terms: list[str], limit: int, filters: Filters | None = None) -> list[tuple[int, float]]:
-        """BM25 over the stemmed chunk text and header. milvus-lite reports BM25 as a negative distance, a
-        server as a positive score: either way the magnitude is the score and the order is best first."""
-        stems = [t for term in terms for t in bm25_tokens(term)]
-        if not self.ready or not stems:
+        """BM25 over the stemmed chunk text and header: Milvus finds the candidates (RESCORE_DEPTH times as many),
+        and they are scored again as FTS5 scores them (search.bm25), so the ranking is the default store's.
+        Without recorded totals, Milvus's own scores: milvus-lite reports BM25 as a negative distance, a server
+        as a positive score; either way the magnitude is the score and the order is best first."""
+        phrases = [p for p in (tuple(bm25_tokens(term)) for term in terms) if p]
+        if not self.ready or not phrases:
             return []
-        res = self.client.search(self.backend.chunks_c, data=[" ".join(stems)], anns_field="sparse", limit=limit,
-                                 filter=filter_expr(filters, self.version), output_fields=LIGHT,
+        exact = self.totals is not None
+        res = self.client.search(self.backend.chunks_c, data=[" ".join(t for p in phrases for t in p)],
+                                 anns_field="sparse", limit=limit * RESCORE_DEPTH if exact else limit,
+                                 filter=filter_expr(filters, self.version),
+                                 output_fields=LIGHT + (["bm25", "head_at"] if exact else []),
                                  search_params={"metric_type": "BM25"})
-        out = []
-        for h in res[0]:
-            self._keep(h["entity"])
-            out.append((int(h["entity"]["chunk_id"]), abs(float(h["distance"]))))
-        return out
+        hits = res[0]
+        for h in hits:
+            self._keep({f: h["entity"][f] for f in LIGHT})
+        if not exact:
+            return [(int(h["entity"]["chunk_id"]), abs(float(h["distance"]))) for h in hits]
+        rows, tokens = self.totals
+        idfs = [bm25.idf(rows, self.backend.doc_freq(p, self.version)) for p in phrases]
+        scored = []
+        for h in hits:
+            words, at = h["entity"]["bm25"].split(), int(h["entity"]["head_at"])
+            scored.append((int(h["entity"]["chunk_id"]), bm25.score([words[:at], words[at:]], phrases, idfs,
+                                                                     tokens / rows)))
+        scored.sort(key=lambda x: (-x[1], x[0]))
+        return scored[:limit]
 
     def _keep(self, row: dict) -> None:
         self._rows.setdefault(int(row["chunk_id"]), {}).update(row)

@@ -14,6 +14,7 @@ from typing import TypeVar
 import numpy as np
 
 from core.models import QUOTABLE, Chunk, Document, Episode, Filters, Kind, Sentence, SentenceRole
+from search.bm25 import COLUMN_WEIGHTS
 from search.migrations import migrate
 from search.query import SpeakerProfile
 
@@ -430,10 +431,11 @@ class Store:
         else:
             matches = [rare_q]
         where, args = self._where(filters)
+        score = f"bm25(chunks_fts, {', '.join(map(str, COLUMN_WEIGHTS))})"  # text, context header
         if where == "1":  # no filter: FTS5 alone, no join per matching row
-            part = "SELECT rowid AS id, bm25(chunks_fts, 1.0, 0.5) AS s FROM chunks_fts WHERE chunks_fts MATCH ?"
+            part = f"SELECT rowid AS id, {score} AS s FROM chunks_fts WHERE chunks_fts MATCH ?"
         else:
-            part = (f"SELECT chunks_fts.rowid AS id, bm25(chunks_fts, 1.0, 0.5) AS s FROM chunks_fts"
+            part = (f"SELECT chunks_fts.rowid AS id, {score} AS s FROM chunks_fts"
                     f" JOIN chunks c ON c.id = chunks_fts.rowid JOIN episodes e ON e.id = c.episode_id"
                     f" WHERE chunks_fts MATCH ? AND {where}")
         q = " UNION ALL ".join([part] * len(matches)) + " ORDER BY s LIMIT ?"
