@@ -21,6 +21,7 @@ CONTEXT_WORDS = 40  # a key sentence takes its closest neighbours, whatever they
 BELONGS = 0.4  # cosine between a neighbour and the key sentence from which it continues the same thought
 
 _SPACE = re.compile(r"\s+")
+_SELF_QUESTION = re.compile(r"(?:^|[,;:]\s*|\b(?:like|so|and|but|is)\s+)(?:what|how|why|where|which)\b[^,;:?]*\?$", re.I)
 _LIST_ITEM = re.compile(r"^\s*(?:[•\-*–·▪◦]|\d{1,2}[.)])\s")  # "• Make the change your own", "2. Be transparent"
 # disfluencies a reader never misses; the citation keeps the verbatim quote and its offsets. A hesitation goes
 # wherever it stands; "you know" only where commas or a sentence start set it off ("what you know" stays).
@@ -106,7 +107,8 @@ def tidy(quote: str) -> str:
 
 def grow(key: int, us: list[Unit], vectors: np.ndarray, terms: list[set[str]]) -> tuple[int, int]:
     """The span of units around the key sentence that belongs with it, while it fits MAX_WORDS: a sentence
-    ending in a colon takes what it introduces, and a list is taken whole or left out; a key sentence takes its
+    that announces the next (a colon, a question the speaker answers) takes it, past MAX_WORDS by that one
+    sentence if it must, and an excerpt never ends on one; a list is taken whole or left out; a key sentence takes its
     closer neighbours up to CONTEXT_WORDS (a quote needs its context to be read alone: on the development sets
     the first point held the gold quote 0.26 -> 0.31 of the time going from 20 to 40 words); then a neighbour
     joins if it is close in meaning to the key sentence or holds a question word the excerpt lacks (`terms`:
@@ -123,10 +125,10 @@ def grow(key: int, us: list[Unit], vectors: np.ndarray, terms: list[set[str]]) -
 
     while True:
         options = [i for i in (first - 1, last + 1) if side(i)]
-        if not options:
+        if _announces(us[last]) and words <= MAX_WORDS and last + 1 < len(us) and us[last + 1].block == us[key].block:
+            pick = last + 1  # what it announces, past the budget if it must (one sentence at most)
+        elif not options:
             break
-        if us[last].text.rstrip().endswith(":") and last + 1 in options:
-            pick = last + 1
         else:
             adds = [i for i in options if terms[i] - held]
             pick = max(adds or options, key=closeness)
@@ -136,6 +138,15 @@ def grow(key: int, us: list[Unit], vectors: np.ndarray, terms: list[set[str]]) -
         words += us[pick].words
         held |= terms[pick]
     return first, _whole_list(last, key, us)
+
+
+def _announces(u: Unit) -> bool:
+    """A sentence that is read only with the next one: it ends in a colon, or its last clause is a question the
+    speaker goes on to answer ("…good employees, like what do we want? We want to be challenged…"). A quotable
+    sentence is never the host's question (text.sentence_kinds), and a tag ("…in person, right?") asks nothing.
+    Only in speech: in a discussion thread the line after a commenter's question is the next commenter's."""
+    text = u.text.rstrip()
+    return text.endswith(":") or bool(u.sentence.speaker and _SELF_QUESTION.search(text))
 
 
 def _item(us: list[Unit], i: int, block: int) -> bool:

@@ -319,3 +319,18 @@ def test_questions_that_ask_for_a_name_need_one_the_question_does_not_already_gi
     # a who-is question asks for a description, not a name
     assert answer("Which cloud provider did the trust team move to?", around).reason == \
         "it asks for a name and no passage gives one"
+
+
+def test_a_question_the_speaker_asks_takes_the_answer_that_follows():
+    """"…good employees, like what do we want?" read alone answers nothing: the next sentence is the answer, and
+    it joins even past the word budget. A tag question ("…, right?") announces nothing."""
+    ask = ("At the end of the day all of us in every role on every team we have ever built together over many "
+           "long years, the good employees, like what do we want from trust?")
+    said = ("We want to be challenged and to grow, to work with people whose judgement we respect every day, and to "
+            "know that the work we do matters to someone we care about.")
+    tag = ask.replace("like what do we want from trust?", "they want trust, right?")
+    assert len(tag.split()) + len(said.split()) > MAX_WORDS
+    [p] = answer("What do employees want from trust?", passage(18, [(ask, "Ann", C), (said, "Ann", C)])).points
+    assert p.text.endswith(said)
+    [p] = answer("What do employees want from trust?", passage(19, [(tag, "Ann", C), (said, "Ann", C)])).points
+    assert p.text == tidy(tag)
