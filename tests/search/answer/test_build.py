@@ -182,7 +182,8 @@ def test_a_later_point_must_say_one_of_the_questions_words():
                      char_start=0, char_end=1, words=8) for i in range(3)]
     vectors = np.eye(3, dtype=np.float32)  # three different things said
     totals = [0.9, 0.88, 0.86]  # all about as good as the best
-    assert compose.choose(cands, totals, vectors, hits) == [0, 1, 2]
+    assert compose.choose(cands, totals, vectors, hits) == [0, 1]  # at most MAX_POINTS (two)
+    assert compose.MAX_POINTS == 2
     # the second one's key sentence holds none of the question's words: close in meaning is not enough
     assert compose.choose(cands, totals, vectors, hits, anchored=[True, False, True]) == [0, 2]
     # the first point needs no anchor (abstention decides whether anything answers)
