@@ -610,7 +610,7 @@ class MilvusBackend(Backend):
                 return report
             report.episodes, report.chunks, _ = self.store.counts()
             report.index_version = self.store.version()
-            report.vectors = int(len(self.store.vectors(model)[0]))
+            report.vectors = self.store.vector_count(model)
             report.index_problems, report.index_vectors = self._disagreements(model)
             if report.index_problems and repair:
                 if any("rows" in p for p in report.index_problems):
@@ -635,7 +635,7 @@ class MilvusBackend(Backend):
         chunks = self._count(self.chunks_c, visible(P))
         vectors = self._count(self.vectors_c, visible(P))
         n_chunks = self.store.counts()[1]
-        n_vectors = len(self.store.vectors(model)[0])
+        n_vectors = self.store.vector_count(model)
         if not stale and (chunks != n_chunks or vectors != n_vectors):
             problems.append(f"published rows: {chunks} chunks and {vectors} vectors, the store has {n_chunks} and "
                             f"{n_vectors}")

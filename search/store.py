@@ -229,6 +229,13 @@ class Store:
             " ON e.hash=w.embed_hash AND e.model=? ORDER BY 1", (model, model)).fetchall()
         return self._to_matrix(rows)
 
+    def vector_count(self, model: str) -> int:
+        """How many vectors `vectors(model)` would return, without reading them (1.5 GB at a million chunks)."""
+        return int(self.db.execute(
+            "SELECT (SELECT COUNT(*) FROM chunks c JOIN embeddings e ON e.hash=c.embed_hash AND e.model=?)"
+            " + (SELECT COUNT(*) FROM windows w JOIN embeddings e ON e.hash=w.embed_hash AND e.model=?)",
+            (model, model)).fetchone()[0])
+
     def _episode_vectors(self, model: str, episodes: list[str]) -> tuple[np.ndarray, np.ndarray]:
         rows: list = []
         for part, marks in in_batches(episodes, 400):  # the ids are bound twice

@@ -40,6 +40,7 @@ def test_round_trip_of_episodes_chunks_and_vectors(data_dir):
     ids, mat = store.vectors("m")
     assert list(ids) == [c.id for c in stored] and np.array_equal(mat, vecs)
     assert store.vectors("other-model")[0].size == 0
+    assert store.vector_count("m") == 3 and store.vector_count("other-model") == 0
     assert store.missing_embeddings(["h0", "h9", "h9"], "m") == ["h9"]
     assert [c.ordinal for c in store.neighbours(stored[1].id, 1)] == [0, 1, 2]
     assert store.neighbours(10**9, 1) == []
@@ -103,6 +104,7 @@ def test_faiss_rebuilt_from_stored_vectors_gives_the_same_results(data_dir, tmp_
         assert [c for c, _ in after[q]] == [c for c, _ in before[q]]
         assert np.allclose([s for _, s in after[q]], [s for _, s in before[q]])
     assert kb2.index().size == len(kb2.store.vectors(kb2.embedder.name)[0]) >= kb2.store.counts()[1]
+    assert kb2.store.vector_count(kb2.embedder.name) == kb2.index().size  # chunks and sentence windows
 
 
 def test_no_pickle_files_in_the_data_dir(data_dir, tmp_path):
