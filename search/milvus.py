@@ -45,8 +45,7 @@ from core.models import Chunk, Filters, Kind, Sentence, SentenceRole
 from search import bm25
 from search.backend import Backend, BackendError, default_milvus_uri
 from search.lock import IngestLocked, ingest_lock
-from search.query import linked_speakers
-from search.retrieval import SPEAKER_BOOST, Mode, Retriever, in_context
+from search.retrieval import SPEAKER_BOOST, Mode, Retriever
 from search.store import Store, in_batches
 
 log = logging.getLogger(__name__)
@@ -846,11 +845,4 @@ class MilvusServerFusionRetriever(MilvusRetriever):
         if mode == Mode.rrf:
             return sorted(fused.items(), key=lambda x: -x[1])
         spread = float(np.std(list(fused.values()))) or 1.0 if fused else 1.0
-        linked = linked_speakers(query, self.store.speaker_profiles())
-        if linked:
-            for cid, c in self.store.chunks(list(fused)).items():
-                if any((c.episode_id, sp) in linked for sp in c.speakers):
-                    fused[cid] += SPEAKER_BOOST * spread
-        if self.context_weight:
-            fused = in_context(fused, self.store.positions(list(fused)), self.context_weight)
-        return sorted(fused.items(), key=lambda x: -x[1])
+        return self.settle(query, fused, SPEAKER_BOOST * spread)  # the boost on Milvus's own scale

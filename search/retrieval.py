@@ -171,12 +171,17 @@ class Retriever:
         keyword = keyword_side.result()
         if mode == Mode.rrf:
             return rrf(dense, keyword)
-        fused = zfuse(dense, keyword, self.dense_weight)
+        return self.settle(query, zfuse(dense, keyword, self.dense_weight))
+
+    def settle(self, query: str, fused: dict[int, float], boost: float = SPEAKER_BOOST) -> list[tuple[int, float]]:
+        """The fused scores, best first, after what every fusion gets: `boost` for the words of someone the
+        question names (a question naming someone wants their own words before passages about them), then the
+        neighbouring passages' context."""
         linked = linked_speakers(query, self.store.speaker_profiles())
-        if linked:  # a question naming someone wants their own words before passages about them
+        if linked:
             for cid, c in self.store.chunks(list(fused)).items():
                 if any((c.episode_id, sp) in linked for sp in c.speakers):
-                    fused[cid] += SPEAKER_BOOST
+                    fused[cid] += boost
         if self.context_weight:
             fused = in_context(fused, self.store.positions(list(fused)), self.context_weight)
         return sorted(fused.items(), key=lambda x: -x[1])
