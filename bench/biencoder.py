@@ -18,7 +18,7 @@ import json
 import time
 from pathlib import Path
 
-from _env import FRESH_SETS, TUNING_SETS, code_version, machine  # noqa: E402  (puts the repository first on sys.path)
+from _env import FRESH_SETS, TUNING_SETS, code_version, machine, write_result  # noqa: E402  (puts the repository first on sys.path)
 from api import evaluation  # noqa: E402
 from core.knowledge_base import KnowledgeBase  # noqa: E402
 from core.settings import Settings  # noqa: E402
@@ -72,7 +72,7 @@ def main() -> None:
                                                                     "fresh": [p.name for p in FRESH_SETS]},
               "models": results}
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(report, indent=2) + "\n")
+    write_result(args.out, report)
     print(f"wrote {args.out}")
 
 

@@ -18,7 +18,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from _env import copy_store  # noqa: E402  (puts the repository first on sys.path)
+from _env import copy_store, write_result  # noqa: E402  (puts the repository first on sys.path)
 from api import evaluation  # noqa: E402
 from core.knowledge_base import KnowledgeBase  # noqa: E402
 from core.settings import Settings  # noqa: E402
@@ -75,7 +75,7 @@ def main() -> None:
         report["sets"][path.name] = entry
         print(path.name, json.dumps(entry["overlap"]), json.dumps(entry["max_abs_diff"]), flush=True)
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(report, indent=2) + "\n")
+    write_result(args.out, report)
     print(f"wrote {args.out}")
 
 

@@ -20,7 +20,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import random
 import statistics
@@ -35,7 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import reader_data as rd  # noqa: E402
 
 sys.path.insert(0, str(rd.REPO))
-from _env import TUNING_SETS, code_version, machine  # noqa: E402
+from _env import TUNING_SETS, code_version, machine, write_result  # noqa: E402
 
 WEIGHTS = [0.0, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0]
 DEPTHS = (30, 50)
@@ -312,7 +311,7 @@ def main() -> int:
     if reader is not None:
         report["reader_meta"] = reader.meta
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(report, indent=1, default=str) + "\n")
+    write_result(args.out, report)
     log(f"wrote {args.out}")
     return 0
 

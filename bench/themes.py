@@ -48,7 +48,7 @@ from pathlib import Path
 
 from rich.table import Table
 
-from _env import REPO, RESULTS, machine, relevant_settings, wide_console
+from _env import REPO, RESULTS, machine, relevant_settings, wide_console, write_result
 from core.knowledge_base import KnowledgeBase
 from core.settings import Settings
 
@@ -327,7 +327,7 @@ def main() -> int:
                   "settings": relevant_settings(settings, kb.embedder.name), **splits}
         if not args.themes_file:  # only the shipped taxonomy's figures are the recorded result
             RESULTS.mkdir(parents=True, exist_ok=True)
-            (RESULTS / "themes.json").write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+            write_result(RESULTS / "themes.json", result)
             console.print(f"wrote {RESULTS / 'themes.json'}")
         return 0
     finally:
