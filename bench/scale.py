@@ -2,6 +2,7 @@
 of N chunks, as ratios measured in one run on this machine.
 
     .venv/bin/python bench/scale.py --rows 100000 [--rows 1000000] [--queries 200] [--out bench/results/scale.json]
+        [--reuse: only /search again, on the stores an earlier run left in bench/results/cache/scale-<N>/]
 
 Per N:
   1. A synthetic SQLite store is written through the product's own write path (Store.replace_episode in one
@@ -119,8 +120,10 @@ def pct(xs: list[float], q: float) -> float:
     return round(xs[min(len(xs) - 1, int(round(q * (len(xs) - 1))))], 2)
 
 
-def run(rows: int, queries: int, seed: int, save=lambda partial: None) -> dict:
-    """One store size; `save(partial)` is called after each stage so a long run that is cut short keeps its figures."""
+def run(rows: int, queries: int, seed: int, save=lambda partial: None, reuse: dict | None = None) -> dict:
+    """One store size; `save(partial)` is called after each stage so a long run that is cut short keeps its figures.
+    `reuse`: the figures of an earlier run of this size whose stores are still in the cache: only /search is
+    measured again (the stores are opened, not rebuilt; the same seed gives the same queries)."""
     from fastapi.testclient import TestClient
 
     from api.http import create_app
@@ -128,23 +131,37 @@ def run(rows: int, queries: int, seed: int, save=lambda partial: None) -> dict:
     base = RESULTS / "cache" / f"scale-{rows}"
     themes = KnowledgeBase(Settings(data_dir=base / "probe", model="fake")).taxonomy.names
     shutil.rmtree(base / "probe", ignore_errors=True)
-    print(f"[{rows}] writing the synthetic store...", flush=True)
-    made = write_store(base / "sqlite", rows, seed, themes)
-    shutil.rmtree(base / "milvus", ignore_errors=True)
-    copy_store(base / "sqlite" / "kb.sqlite", base / "milvus")
-    out: dict = {"rows": rows, "store_write_s": made["seconds"], "index_s": {}, "insert_rows_per_s": {}, "search": {}}
     kbs = {}
-    for name in ("sqlite", "milvus"):
-        kb = KnowledgeBase(Settings(data_dir=base / name, model="fake", backend=name))
-        began = time.perf_counter()
-        kb.index()
-        out["index_s"][name] = round(time.perf_counter() - began, 2)
-        out["insert_rows_per_s"][name] = round(rows / (made["seconds"] + out["index_s"][name]), 1)
-        print(f"[{rows}] {name}: index {out['index_s'][name]} s", flush=True)
-        kbs[name] = kb
+    if reuse:
+        made = {"vocab": vocabulary(random.Random(seed)), "people": [f"speaker{n}" for n in range(200)]}
+        out = {k: v for k, v in reuse.items() if k not in ("search", "top10_overlap_plain", "complete")}
+        out.update(search={}, reused_stores=True, reopen_s={})
+        for name in ("sqlite", "milvus"):
+            kb = KnowledgeBase(Settings(data_dir=base / name, model="fake", backend=name))
+            began = time.perf_counter()
+            kb.index()  # already current: opens the index (milvus-lite loads its collections)
+            out["reopen_s"][name] = round(time.perf_counter() - began, 2)
+            print(f"[{rows}] {name}: reopened in {out['reopen_s'][name]} s", flush=True)
+            kbs[name] = kb
         save(out)
-    out["insert_ratio_milvus_over_sqlite"] = round(out["insert_rows_per_s"]["milvus"] / out["insert_rows_per_s"]["sqlite"], 3)
-    out["index_ratio_milvus_over_sqlite"] = round(out["index_s"]["milvus"] / max(out["index_s"]["sqlite"], 1e-9), 2)
+    else:
+        print(f"[{rows}] writing the synthetic store...", flush=True)
+        made = write_store(base / "sqlite", rows, seed, themes)
+        shutil.rmtree(base / "milvus", ignore_errors=True)
+        copy_store(base / "sqlite" / "kb.sqlite", base / "milvus")
+        out = {"rows": rows, "store_write_s": made["seconds"], "index_s": {}, "insert_rows_per_s": {}, "search": {}}
+        for name in ("sqlite", "milvus"):
+            kb = KnowledgeBase(Settings(data_dir=base / name, model="fake", backend=name))
+            began = time.perf_counter()
+            kb.index()
+            out["index_s"][name] = round(time.perf_counter() - began, 2)
+            out["insert_rows_per_s"][name] = round(rows / (made["seconds"] + out["index_s"][name]), 1)
+            print(f"[{rows}] {name}: index {out['index_s'][name]} s", flush=True)
+            kbs[name] = kb
+            save(out)
+        out["insert_ratio_milvus_over_sqlite"] = round(
+            out["insert_rows_per_s"]["milvus"] / out["insert_rows_per_s"]["sqlite"], 3)
+        out["index_ratio_milvus_over_sqlite"] = round(out["index_s"]["milvus"] / max(out["index_s"]["sqlite"], 1e-9), 2)
 
     rng = random.Random(seed + 1)
     vocab, people = made["vocab"], made["people"]
@@ -188,7 +205,10 @@ def main() -> None:
     ap.add_argument("--queries", type=int, default=200)
     ap.add_argument("--seed", type=int, default=17)
     ap.add_argument("--out", type=Path, default=RESULTS / "scale.json")
+    ap.add_argument("--reuse", action="store_true", help="measure /search again on the stores an earlier run of "
+                    "the same size left in the cache (its write and index figures are taken from --out)")
     args = ap.parse_args()
+    earlier = {r["rows"]: r for r in json.loads(args.out.read_text())["runs"]} if args.reuse and args.out.exists() else {}
     import pymilvus
     import milvus_lite  # noqa: F401
 
@@ -200,7 +220,9 @@ def main() -> None:
     for rows in args.rows or [100_000]:
         def save(partial: dict, done: int = len(report["runs"])) -> None:
             write_result(args.out, {**report, "runs": report["runs"][:done] + [{**partial, "complete": False}]})
-        report["runs"].append(run(rows, args.queries, args.seed, save))
+        if args.reuse and rows not in earlier:
+            raise SystemExit(f"--reuse: {args.out} has no run of {rows} rows")
+        report["runs"].append(run(rows, args.queries, args.seed, save, earlier.get(rows)))
         write_result(args.out, report)
     print(f"wrote {args.out}")
 

@@ -162,7 +162,7 @@ def chunk_schema(dim: int):
     s.add_field("ordinal", DataType.INT64)
     s.add_field("last_ordinal", DataType.INT64)
     _text(s, "text", 65535)
-    _text(s, "bm25", 65535, enable_analyzer=True, enable_match=True, analyzer_params={"tokenizer": "standard"})
+    _text(s, "bm25", 65535, enable_analyzer=True, analyzer_params={"tokenizer": "standard"})
     s.add_field("head_at", DataType.INT64)  # bm25's first head_at tokens are the chunk text's, the rest the header's
     s.add_field("sparse", DataType.SPARSE_FLOAT_VECTOR)
     s.add_field("vector", DataType.FLOAT_VECTOR, dim=dim)
@@ -253,7 +253,6 @@ class MilvusBackend(Backend):
         self._lock = threading.Lock()
         self._seen_store_version = -1  # the store version this process last published (or found published)
         self._loaded = False
-        self._df: dict[tuple[int, tuple[str, ...]], int] = {}  # (version, phrase) -> chunks holding it
         self._totals_at: dict[int, tuple[int, int]] = {}  # version -> its (chunks, BM25 tokens)
 
     # --- collections --------------------------------------------------------------------------------
@@ -574,18 +573,6 @@ class MilvusBackend(Backend):
             self._totals_at = {P: (int(rows[0]["rows"]), int(rows[0]["tokens"]))}
         return self._totals_at[P]
 
-    def doc_freq(self, phrase: tuple[str, ...], version: int) -> int:
-        """Visible chunks at `version` holding every token of the phrase (FTS5 counts the phrase itself; the two
-        differ only for a question word that splits into several tokens). Cached for the current version."""
-        key = (version, phrase)
-        found = self._df.get(key)
-        if found is None:
-            if self._df and next(iter(self._df))[0] != version:
-                self._df.clear()
-            expr = " and ".join(f"TEXT_MATCH(bm25, {lit(t)})" for t in phrase)
-            found = self._df[key] = self._count(self.chunks_c, f"{expr} and {visible(version)}")
-        return found
-
     @property
     def reader(self) -> MilvusView:  # type: ignore[override]
         return self.view()
@@ -711,10 +698,15 @@ class MilvusView:
 
     def keyword_search(self, terms: list[str], limit: int, filters: Filters | None = None) -> list[tuple[int, float]]:
         """BM25 over the stemmed chunk text and header: Milvus finds the candidates (RESCORE_DEPTH times as many),
-        and they are scored again as FTS5 scores them (search.bm25), so the ranking is the default store's.
+        and they are scored again as FTS5 scores them (search.bm25), so the ranking is the default store's: from
+        each row's tokens, the published version's totals, and each word's document count in the local SQLite
+        store (FTS5's own count, cached per version: the catalog kb serves next to; a Milvus `TEXT_MATCH` count
+        is a full scan in Python on milvus-lite, tens of seconds a word at a million rows).
         Without recorded totals, Milvus's own scores: milvus-lite reports BM25 as a negative distance, a server
         as a positive score; either way the magnitude is the score and the order is best first."""
-        phrases = [p for p in (tuple(bm25_tokens(term)) for term in terms) if p]
+        asked = [(term, tuple(bm25_tokens(term))) for term in terms]
+        asked = [(term, p) for term, p in asked if p]
+        phrases = [p for _, p in asked]
         if not self.ready or not phrases:
             return []
         exact = self.totals is not None
@@ -729,7 +721,7 @@ class MilvusView:
         if not exact:
             return [(int(h["entity"]["chunk_id"]), abs(float(h["distance"]))) for h in hits]
         rows, tokens = self.totals
-        idfs = [bm25.idf(rows, self.backend.doc_freq(p, self.version)) for p in phrases]
+        idfs = [bm25.idf(rows, self.store.doc_freq(term)) for term, _ in asked]
         scored = []
         for h in hits:
             words, at = h["entity"]["bm25"].split(), int(h["entity"]["head_at"])

@@ -391,13 +391,17 @@ class Store:
         rows = self.db.execute(f"SELECT c.id FROM chunks c JOIN episodes e ON e.id=c.episode_id WHERE {where}", args)
         return np.fromiter((r[0] for r in rows), dtype=np.int64)
 
+    def doc_freq(self, term: str) -> int:
+        """Chunks containing the word (as FTS5 matches it: stemmed, a phrase when it splits into several tokens);
+        cached per version."""
+        return self._cached(("docs", term), lambda: self.db.execute(
+            "SELECT COUNT(*) FROM chunks_fts WHERE chunks_fts MATCH ?", (_phrase(term),)).fetchone()[0])
+
     def idf(self, term: str) -> float:
         """Inverse document frequency of a word over chunks (BM25's form, floored at a small positive value);
         cached per version, like the other word statistics every answer reads."""
         def compute() -> float:
-            df = self.db.execute("SELECT COUNT(*) FROM chunks_fts WHERE chunks_fts MATCH ?",
-                                 (_phrase(term),)).fetchone()[0]
-            n = self._chunk_count()
+            df, n = self.doc_freq(term), self._chunk_count()
             return max(0.05, float(np.log((n - df + 0.5) / (df + 0.5) + 1)))
 
         return self._cached(("idf", term), compute)
@@ -407,7 +411,7 @@ class Store:
         return self._cached(("has", term), lambda: self.db.execute(
             "SELECT 1 FROM chunks_fts WHERE chunks_fts MATCH ? LIMIT 1", (_phrase(term),)).fetchone() is not None)
 
-    def _doc_freq(self, term: str, cap: int) -> int:
+    def _docs_upto(self, term: str, cap: int) -> int:
         """Chunks containing the word, counted up to `cap` (enough to tell rare from common); cached per version."""
         return self._cached(("df", term, cap), lambda: self.db.execute(
             "SELECT COUNT(*) FROM (SELECT 1 FROM chunks_fts WHERE chunks_fts MATCH ? LIMIT ?)", (_phrase(term), cap + 1)
@@ -426,7 +430,7 @@ class Store:
         quoted = {t: _phrase(t) for t in terms}
         rare, common = list(terms), []
         if len(terms) > 1 and self._chunk_count() > KEYWORD_SPLIT_FROM:
-            dfs = {t: self._doc_freq(t, KEYWORD_ROWS) for t in terms}
+            dfs = {t: self._docs_upto(t, KEYWORD_ROWS) for t in terms}
             while len(rare) > 1 and sum(dfs[t] for t in rare) > KEYWORD_ROWS:
                 most = max(rare, key=lambda t: dfs[t])
                 rare.remove(most)
