@@ -47,6 +47,7 @@ from search.embedding import FakeEmbedder  # noqa: E402
 CHUNKS_PER_EPISODE = 100
 WORDS_PER_CHUNK = 60
 VOCAB = 30_000
+PEOPLE = [f"speaker{n}" for n in range(200)]
 SYLLABLES = ["ka", "lo", "mi", "ne", "ru", "ta", "vi", "so", "pe", "da", "zu", "fo", "gi", "ha", "be", "xo"]
 
 
@@ -75,7 +76,7 @@ def write_store(data_dir: Path, rows: int, seed: int, themes: list[str]) -> dict
     fake = FakeEmbedder()
     kb = KnowledgeBase(Settings(data_dir=data_dir, model="fake"))
     store = kb.store
-    people = [f"speaker{n}" for n in range(200)]
+    people = PEOPLE
     began = time.perf_counter()
     tags = []
     with store.transaction():
@@ -132,33 +133,29 @@ def run(rows: int, queries: int, seed: int, save=lambda partial: None, reuse: di
     themes = KnowledgeBase(Settings(data_dir=base / "probe", model="fake")).taxonomy.names
     shutil.rmtree(base / "probe", ignore_errors=True)
     kbs = {}
-    if reuse:
-        made = {"vocab": vocabulary(random.Random(seed)), "people": [f"speaker{n}" for n in range(200)]}
+    if reuse:  # the stores are current: kb.index() only opens them (milvus-lite loads its collections)
+        made = {"vocab": vocabulary(random.Random(seed)), "people": PEOPLE}
         out = {k: v for k, v in reuse.items() if k not in ("search", "top10_overlap_plain", "complete")}
         out.update(search={}, reused_stores=True, reopen_s={})
-        for name in ("sqlite", "milvus"):
-            kb = KnowledgeBase(Settings(data_dir=base / name, model="fake", backend=name))
-            began = time.perf_counter()
-            kb.index()  # already current: opens the index (milvus-lite loads its collections)
-            out["reopen_s"][name] = round(time.perf_counter() - began, 2)
-            print(f"[{rows}] {name}: reopened in {out['reopen_s'][name]} s", flush=True)
-            kbs[name] = kb
-        save(out)
+        step = "reopen_s"
     else:
         print(f"[{rows}] writing the synthetic store...", flush=True)
         made = write_store(base / "sqlite", rows, seed, themes)
         shutil.rmtree(base / "milvus", ignore_errors=True)
         copy_store(base / "sqlite" / "kb.sqlite", base / "milvus")
         out = {"rows": rows, "store_write_s": made["seconds"], "index_s": {}, "insert_rows_per_s": {}, "search": {}}
-        for name in ("sqlite", "milvus"):
-            kb = KnowledgeBase(Settings(data_dir=base / name, model="fake", backend=name))
-            began = time.perf_counter()
-            kb.index()
-            out["index_s"][name] = round(time.perf_counter() - began, 2)
+        step = "index_s"
+    for name in ("sqlite", "milvus"):
+        kb = KnowledgeBase(Settings(data_dir=base / name, model="fake", backend=name))
+        began = time.perf_counter()
+        kb.index()
+        out[step][name] = round(time.perf_counter() - began, 2)
+        if not reuse:
             out["insert_rows_per_s"][name] = round(rows / (made["seconds"] + out["index_s"][name]), 1)
-            print(f"[{rows}] {name}: index {out['index_s'][name]} s", flush=True)
-            kbs[name] = kb
-            save(out)
+        print(f"[{rows}] {name}: {step[:-2]} {out[step][name]} s", flush=True)
+        kbs[name] = kb
+        save(out)
+    if not reuse:
         out["insert_ratio_milvus_over_sqlite"] = round(
             out["insert_rows_per_s"]["milvus"] / out["insert_rows_per_s"]["sqlite"], 3)
         out["index_ratio_milvus_over_sqlite"] = round(out["index_s"]["milvus"] / max(out["index_s"]["sqlite"], 1e-9), 2)

@@ -86,10 +86,6 @@ def bm25_tokens(text: str) -> list[str]:
     return [stem(w) if len(w) > 2 and w.isascii() else w for w in words]
 
 
-def bm25_text(*texts: str) -> str:
-    return " ".join(t for text in texts for t in bm25_tokens(text))
-
-
 def _bm25_fields(text: str, header: str) -> dict:
     """The `bm25` field (text then header tokens, which Milvus indexes) and where the header starts in it (which
     lets a query score the row as FTS5 does, each column with its own weight)."""
@@ -431,10 +427,7 @@ class MilvusBackend(Backend):
     def _totals(self, P: int, V: int, retired: list[str]) -> tuple[int, int]:
         """Chunks and BM25 tokens visible at V: P's, less the retired episode versions', plus the new ones'
         (FTS5's N and mean row length, kept as the episodes change rather than counted over every row)."""
-        rows = tokens = 0
-        if P:
-            for r in self.client.query(self.state_c, filter='key == "published"', output_fields=["rows", "tokens"]):
-                rows, tokens = int(r["rows"]), int(r["tokens"])
+        rows, tokens = self._published_totals(P) or (0, 0)
         for sign, expr in ((-1, f"key in [{', '.join(lit(k) for k in retired)}]" if retired else ""),
                            (1, f'key like "ep:%" and v_from == {V}')):
             if expr:

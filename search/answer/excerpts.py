@@ -117,15 +117,16 @@ def grow(key: int, us: list[Unit], vectors: np.ndarray, terms: list[set[str]]) -
     words = us[key].words
     held = set(terms[key])
 
-    def side(i: int) -> bool:
-        return 0 <= i < len(us) and us[i].block == us[key].block and words + us[i].words <= MAX_WORDS
+    def side(i: int, budget: bool = True) -> bool:
+        return (0 <= i < len(us) and us[i].block == us[key].block
+                and (not budget or words + us[i].words <= MAX_WORDS))
 
     def closeness(i: int) -> float:
         return float(vectors[i] @ vectors[key])
 
     while True:
         options = [i for i in (first - 1, last + 1) if side(i)]
-        if _announces(us[last]) and words <= MAX_WORDS and last + 1 < len(us) and us[last + 1].block == us[key].block:
+        if _announces(us[last]) and words <= MAX_WORDS and side(last + 1, budget=False):
             pick = last + 1  # what it announces, past the budget if it must (one sentence at most)
         elif not options:
             break
