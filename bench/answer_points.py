@@ -1,10 +1,10 @@
 """Where the gold is in an answer's points: the proxy used while building the answer stages (issue 15).
 
 score.py says whether a citation or the answer text holds the gold quote; this says where: in the first point, in
-any point, how many points and sentences an answer has. In-process over the tuning question sets (the fresh sets
-are held out for blind judging), on an existing store:
+any point, how many points and sentences an answer has. In-process, on an existing store, over the tuning question
+sets, and with `--fresh` also over the held-out fresh sets, reported apart:
 
-    .venv/bin/python bench/answer_points.py [--data-dir .kb] [--out bench/results/answer_points.json]
+    .venv/bin/python bench/answer_points.py [--data-dir .kb] [--fresh] [--out bench/results/answer_points.json]
 """
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import argparse
 import re
 from pathlib import Path
 
-from _env import RESULTS, TUNING_SETS, code_version, machine, write_result  # noqa: E402  (repository first on sys.path)
+from _env import FRESH_SETS, RESULTS, TUNING_SETS, code_version, machine, write_result  # noqa: E402  (repository first on sys.path)
 from api.evaluation import load_questions, quote_hits
 from core.knowledge_base import KnowledgeBase
 from core.settings import Settings
@@ -50,14 +50,18 @@ def figures(kb: KnowledgeBase, paths: list[Path]) -> dict:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--data-dir", type=Path, help="an existing store (default: KB_DATA_DIR)")
+    ap.add_argument("--fresh", action="store_true", help="also the held-out fresh sets, reported apart")
     ap.add_argument("--out", type=Path, default=RESULTS / "answer_points.json")
     args = ap.parse_args()
     settings = Settings(data_dir=args.data_dir) if args.data_dir else Settings()
     kb = KnowledgeBase(settings)
     result = {"machine": machine(), "code": code_version(), "sets": [p.name for p in TUNING_SETS],
               "figures": figures(kb, TUNING_SETS)}
+    print("tuning", result["figures"])
+    if args.fresh:
+        result |= {"fresh_sets": [p.name for p in FRESH_SETS], "fresh": figures(kb, FRESH_SETS)}
+        print("fresh", result["fresh"])
     write_result(args.out, result)
-    print(result["figures"])
 
 
 if __name__ == "__main__":

@@ -40,7 +40,7 @@ class KnowledgeBase:
         self.store = Store(self.settings.db_path)
         self.backend: Backend = make_backend(self.settings, self.store)  # sqlite (FAISS) or milvus
         self._encode_query = lru_cache(maxsize=1024)(self._encode_one)
-        self._sentence_vectors: dict[str, np.ndarray] = {}  # oldest first (see _encode_texts)
+        self._sentence_vectors: dict[str, np.ndarray] = {}  # oldest first (see encode_texts)
         self._cache_lock = threading.Lock()
 
     # --- parts, loaded when first needed -----------------------------------------------------------
@@ -150,21 +150,28 @@ class KnowledgeBase:
             else:
                 yield "sentence", item
 
-    def _extractive(self, question: str, k: int, filters: Filters | None) -> tuple[Answer, list[Hit]]:
-        """Answer from the top passages and the top spoken ones: a quote with a speaker and a minute is what a
-        citation in a podcast knowledge base is for, so the guests' own words are candidates even when write-ups
-        about them rank higher."""
+    def answer_passages(self, question: str, k: int = 5, filters: Filters | None = None
+                        ) -> tuple[list[Hit], dict[int, Chunk]]:
+        """What an answer draws on: the top passages and the top spoken ones (a quote with a speaker and a minute
+        is what a citation in a podcast knowledge base is for, so the guests' own words are candidates even when
+        write-ups about them rank higher), with their sentences."""
         hits = self.search(question, max(k, 8), filters)
         if not (filters and filters.kind):
             seen = {h.chunk_id for h in hits}
             spoken = self.search(question, 3, (filters or Filters()).model_copy(update={"kind": Kind.transcript}))
             hits += [h for h in spoken if h.chunk_id not in seen]
-        chunks = self.backend.reader.chunks([h.chunk_id for h in hits], sentences=True)
-        answer = build_answer(question, hits, chunks, self._encode_texts, Speakers.of(self.store.speaker_profiles()),
+        return hits, self.backend.reader.chunks([h.chunk_id for h in hits], sentences=True)
+
+    def speakers(self) -> Speakers:
+        return Speakers.of(self.store.speaker_profiles())
+
+    def _extractive(self, question: str, k: int, filters: Filters | None) -> tuple[Answer, list[Hit]]:
+        hits, chunks = self.answer_passages(question, k, filters)
+        answer = build_answer(question, hits, chunks, self.encode_texts, self.speakers(),
                               in_corpus=self.store.has_term, idf=self.store.idf)
         return answer, hits
 
-    def _encode_texts(self, texts: list[str]) -> np.ndarray:
+    def encode_texts(self, texts: list[str]) -> np.ndarray:
         """Vectors for answer sentences: those embedded at ingest (every quotable sentence) are read from the
         store; the rest (the question, a store from before) are encoded and remembered, since the same passages
         come back for related questions."""

@@ -8,52 +8,78 @@ whole content sentences, attributed inline to who said it, in which episode, whe
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from core.models import Answer, Chunk, Hit, SentenceRole
 from search.answer import abstain, compose
 from search.answer.abstain import NO_ANSWER, unknown_names
-from search.answer.excerpts import MIN_WORDS, excerpt, grow, units
+from search.answer.excerpts import MIN_WORDS, Excerpt, Unit, excerpt, grow, units
 from search.answer.roles import Quotable, Speakers
-from search.answer.score import Encode, score_sentences
+from search.answer.score import Encode, Sentences, score_sentences
 
-__all__ = ["NO_ANSWER", "Speakers", "build_answer", "unknown_names", "with_generation"]
+__all__ = ["NO_ANSWER", "Candidates", "Speakers", "build_answer", "candidates", "unknown_names", "with_generation"]
 
 if TYPE_CHECKING:
     from search.answer.generate import Generation
+
+
+@dataclass
+class Candidates:
+    """Every excerpt an answer could quote from the retrieved passages, with the evidence that scores it."""
+
+    hits: list[Hit]  # the passages, best first (those whose text is at hand)
+    passages: list[Chunk]
+    units: list[Unit]
+    said_by: list[str]  # per unit, the name it is attributed under
+    quotable: Quotable
+    scored: Sentences | None  # None when no sentence is quotable
+    keys: list[int]  # units that may be an excerpt's key sentence
+    excerpts: list[Excerpt]  # one per key, grown around it
+
+
+def candidates(question: str, hits: list[Hit], chunks: dict[int, Chunk], encode: Encode,
+               speakers: Speakers | None = None, idf: Callable[[str], float] | None = None) -> Candidates:
+    """Roles -> excerpts -> score: the stages before choosing (bench/fit_excerpt_scorer.py fits on their output)."""
+    hits = [h for h in hits if h.chunk_id in chunks]
+    passages = [chunks[h.chunk_id] for h in hits]
+    speakers = speakers or Speakers({})
+    quotable = Quotable(question, speakers)
+    us = units(passages, quotable)
+    said_by = [_speaker_name(speakers, passages[u.passage], u.sentence.speaker) for u in us]
+    about_someone = SentenceRole.introduction in quotable.roles  # a who-is question: the name is what it asks
+    scored = score_sentences(question, us, [h.score for h in hits], encode, idf, said_by,
+                             ignore_names=not about_someone) if us else None
+    keys = [i for i, u in enumerate(us) if u.words >= MIN_WORDS or len(us) == 1]
+    terms = [set(t) for t in scored.terms] if scored else []
+    cands = [excerpt(*grow(k, us, scored.vectors, terms), k, us, passages) for k in keys] if scored else []
+    return Candidates(hits=hits, passages=passages, units=us, said_by=said_by, quotable=quotable, scored=scored,
+                      keys=keys, excerpts=cands)
 
 
 def build_answer(question: str, hits: list[Hit], chunks: dict[int, Chunk], encode: Encode,
                  speakers: Speakers | None = None, in_corpus: Callable[[str], bool] | None = None,
                  idf: Callable[[str], float] | None = None) -> Answer:
     """The extractive answer from retrieved passages (`hits`, best first; `chunks` holds their sentences)."""
-    hits = [h for h in hits if h.chunk_id in chunks]
-    passages = [chunks[h.chunk_id] for h in hits]
     speakers = speakers or Speakers({})
-    quotable = Quotable(question, speakers)
-    us = units(passages, quotable)
+    c = candidates(question, hits, chunks, encode, speakers, idf)
+    scored, cands = c.scored, c.excerpts
 
     def abstained(reason: str) -> Answer:
-        return Answer(question=question, answer=NO_ANSWER, abstained=True, citations=[], closest=hits, reason=reason)
+        return Answer(question=question, answer=NO_ANSWER, abstained=True, citations=[], closest=c.hits,
+                      reason=reason)
 
-    said_by = [_speaker_name(speakers, passages[u.passage], u.sentence.speaker) for u in us]
-    about_someone = SentenceRole.introduction in quotable.roles  # a who-is question: the name is what it asks
-    scored = score_sentences(question, us, len(passages), encode, idf, said_by, ignore_names=not about_someone) \
-        if us else None
-    keys = [i for i, u in enumerate(us) if u.words >= MIN_WORDS or len(us) == 1]
-    best = max((float(scored.similarity[i]) for i in keys), default=0.0) if scored else 0.0
-    reason = abstain.before_choosing(question, bool(keys), best, in_corpus)
+    best = max((float(scored.similarity[i]) for i in c.keys), default=0.0) if scored else 0.0
+    reason = abstain.before_choosing(question, bool(c.keys), best, in_corpus)
     if reason:
         return abstained(reason)
-    terms = [set(t) for t in scored.terms]
-    cands = [excerpt(*grow(k, us, scored.vectors, terms), k, us, passages) for k in keys]
-    anchored = [bool(scored.terms[c.key]) for c in cands] if any(scored.terms) else None
-    chosen = compose.choose(cands, [scored.total(c) for c in cands], scored.vectors, hits, anchored)
-    reason = abstain.after_choosing(question, [cands[i].quote for i in chosen], [said_by[cands[i].key] for i in chosen],
-                                    [p.text for p in passages])
+    anchored = [bool(scored.terms[x.key]) for x in cands] if any(scored.terms) else None
+    chosen = compose.choose(cands, [scored.total(x) for x in cands], scored.vectors, c.hits, anchored)
+    reason = abstain.after_choosing(question, [cands[i].quote for i in chosen],
+                                    [c.said_by[cands[i].key] for i in chosen], [p.text for p in c.passages])
     if reason:
         return abstained(reason)
-    points = compose.points(chosen, cands, hits, passages, speakers)
+    points = compose.points(chosen, cands, c.hits, c.passages, speakers)
     lead = compose.lead(points)
     return Answer(question=question, answer=compose.plain_text(lead, points), abstained=False, lead=lead,
                   points=points, citations=[p.citation for p in points])

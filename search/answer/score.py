@@ -1,9 +1,12 @@
-"""How well each sentence, and each excerpt grown around one, answers the question.
+"""How well each excerpt answers the question.
 
-Three kinds of evidence, added: how close the key sentence's meaning is to the question (cosine, same encoder as
-search), how much of the question's vocabulary the excerpt covers (weighted by rarity: the words that make the
-question specific), and how well its passage ranked (the ranking also weighs BM25, sentence windows and
-neighbouring passages, which one sentence cannot see).
+Three kinds of evidence, added with weights fitted on labelled answers (`bench/fit_excerpt_scorer.py`: logistic
+regression over every candidate excerpt of the tuning questions, gold or not): how close the excerpt's sentences
+are in meaning to the question (cosine, same encoder as search, averaged over the excerpt), how much of the
+question's vocabulary the excerpt covers (weighted by rarity: the words that make the question specific), and how
+far its passage's search score is behind the best passage's (the ranking also weighs BM25, sentence windows and
+neighbouring passages, which one sentence cannot see; a score gap says more than a rank, since the fused scores
+are in standard deviations).
 """
 from __future__ import annotations
 
@@ -17,8 +20,9 @@ from search.answer.excerpts import Excerpt, Unit
 from search.query import query_terms
 from text.stems import stem_words, stems
 
-LEXICAL_WEIGHT = 0.2  # weight of IDF-weighted question-word coverage
-RANK_WEIGHT = 0.1  # weight of the passage's place in the ranking (1 for the first passage, 0 for the last)
+# fitted by bench/fit_excerpt_scorer.py (bench/results/excerpt_scorer.json), relative to the weight of meaning
+LEXICAL_WEIGHT = 0.58  # per unit of IDF-weighted question-word coverage (0 to 1)
+PASSAGE_WEIGHT = 0.14  # per standard deviation the passage's fused search score is behind the best passage's
 
 Encode = Callable[[list[str]], np.ndarray]
 
@@ -30,7 +34,7 @@ class Sentences:
     vectors: np.ndarray
     similarity: np.ndarray
     terms: list[dict[str, float]]
-    prior: np.ndarray  # its passage's place in the ranking, 1 (first) to 0 (last)
+    behind: np.ndarray  # how far its passage's search score is behind the best passage's (>= 0)
     voiced: list[dict[str, float]] | None = None  # question words in the name of who says it (see score_sentences)
 
     def coverage(self, ids: range) -> float:
@@ -41,12 +45,14 @@ class Sentences:
                 held.update(self.voiced[i])
         return sum(held.values())
 
-    def fit(self, ex: Excerpt) -> float:
-        """How well the excerpt itself answers: its key sentence's meaning, all its sentences' words."""
-        return float(self.similarity[ex.key]) + LEXICAL_WEIGHT * self.coverage(range(ex.first, ex.last + 1))
+    def features(self, ex: Excerpt) -> tuple[float, float, float]:
+        """(meaning, coverage, behind): the evidence `total` weighs, apart (bench/fit_excerpt_scorer.py fits on it)."""
+        ids = range(ex.first, ex.last + 1)
+        return float(self.similarity[ids.start:ids.stop].mean()), self.coverage(ids), float(self.behind[ex.key])
 
     def total(self, ex: Excerpt) -> float:
-        return self.fit(ex) + RANK_WEIGHT * float(self.prior[ex.key])
+        meaning, coverage, behind = self.features(ex)
+        return meaning + LEXICAL_WEIGHT * coverage - PASSAGE_WEIGHT * behind
 
 
 def question_terms(question: str, idf: Callable[[str], float]) -> dict[str, float]:
@@ -72,10 +78,11 @@ def without_names(question: str, names: list[str]) -> str:
     return re.sub(r"\s+", " ", pattern.sub("", question)).strip()
 
 
-def score_sentences(question: str, us: list[Unit], passages: int, encode: Encode,
+def score_sentences(question: str, us: list[Unit], passage_scores: list[float], encode: Encode,
                     idf: Callable[[str], float] | None = None, said_by: list[str] | None = None,
                     ignore_names: bool = False) -> Sentences:
-    """Every unit encoded once, with the question, in one batch.
+    """Every unit encoded once, with the question, in one batch. `passage_scores`: the search score of each
+    passage the units come from.
 
     `said_by`: per unit, the name of who says it. The answer shows that name beside every excerpt, so the name is
     no evidence that an excerpt answers: a question word that names a speaker counts for all of their excerpts
@@ -88,9 +95,10 @@ def score_sentences(question: str, us: list[Unit], passages: int, encode: Encode
     wanted = question_terms(question, idf) if idf is not None else {}
     terms = [{t: w for t, w in wanted.items() if t in held} for held in (set(stems(u.text)) for u in us)] \
         if wanted else [{} for _ in us]
-    prior = 1 - np.array([u.passage for u in us], dtype=float) / max(passages - 1, 1)
+    best = max(passage_scores, default=0.0)
+    behind = np.array([best - passage_scores[u.passage] for u in us], dtype=float)
     voiced = None
     if wanted and said_by:
         names = {name: set(stems(name)) for name in set(said_by)}
         voiced = [{t: w for t, w in wanted.items() if t in names[name]} for name in said_by]
-    return Sentences(vectors=vectors, similarity=vectors @ q, terms=terms, prior=prior, voiced=voiced)
+    return Sentences(vectors=vectors, similarity=vectors @ q, terms=terms, behind=behind, voiced=voiced)
