@@ -17,14 +17,15 @@ from text.clock import format_clock
 # that had one, and without it those answers were preferred 8 to 2 (bench/README.md, round 7)
 MAX_POINTS = 2
 KEEP_WITHIN = 0.15  # a point scores at least the best point's score minus this
-DUPLICATE = 0.9  # cosine between two excerpts above which the second one repeats the first
+DUPLICATE = 0.9  # cosine between two sentences above which they say the same thing
 _NUMBERS = ["no", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten"]
 
 
 def choose(cands: list[Excerpt], totals: list[float], vectors: np.ndarray, hits: list[Hit],
            anchored: list[bool] | None = None) -> list[int]:
     """Indices of the excerpts that become points, best first. `vectors` are the units' (sentences') vectors:
-    two excerpts whose key sentences say the same thing are one point. `hits` are the passages, by rank.
+    two excerpts that share a sentence, or near enough the same one, are one point (a thread quotes an earlier
+    comment; overlapping passages hold the same lines). `hits` are the passages, by rank.
 
     Every point after the first is `anchored`: its key sentence says one of the question's words. Closeness of
     meaning alone does not tell a sentence about the question from one about its neighbourhood (on the
@@ -43,7 +44,7 @@ def choose(cands: list[Excerpt], totals: list[float], vectors: np.ndarray, hits:
     def fits(i: int) -> bool:
         return ((not chosen or anchored is None or anchored[i])
                 and all(cands[j].passage != cands[i].passage for j in chosen)
-                and all(float(vectors[cands[i].key] @ vectors[cands[j].key]) < DUPLICATE for j in chosen))
+                and not any(_repeats(cands[i], cands[j], vectors) for j in chosen))
 
     def spoken_in(episode_id: str) -> list[int]:
         return [j for j in order if hits[cands[j].passage].kind == Kind.transcript
@@ -59,6 +60,10 @@ def choose(cands: list[Excerpt], totals: list[float], vectors: np.ndarray, hits:
         if hit.kind == Kind.summary and len(chosen) < MAX_POINTS:
             chosen += spoken_in(hit.episode.id)[:1]
     return chosen
+
+
+def _repeats(a: Excerpt, b: Excerpt, vectors: np.ndarray) -> bool:
+    return float((vectors[a.first:a.last + 1] @ vectors[b.first:b.last + 1].T).max()) >= DUPLICATE
 
 
 def _count(n: int, noun: str) -> str:

@@ -191,6 +191,22 @@ def test_a_later_point_must_say_one_of_the_questions_words():
     assert compose.choose(cands, totals, vectors, hits, anchored=[False, False, True]) == [0, 2]
 
 
+def test_two_excerpts_that_share_a_sentence_are_one_point():
+    """A thread comment quoting an earlier one: different key sentences, the same line in both excerpts."""
+    hits = [passage(cid, [(f"Passage {cid} says something about trust.", "Ann", C)])[0] for cid in (20, 21, 22)]
+    # units 0-1 are passage 0's sentences, units 2-3 passage 1's (unit 3 repeats unit 1), unit 4 passage 2's
+    vectors = np.eye(5, dtype=np.float32)
+    vectors[3] = vectors[1]
+
+    def ex(p: int, first: int, last: int, key: int) -> Excerpt:
+        return Excerpt(passage=p, first=first, last=last, key=key, quote="q", text="q", speaker="Ann", seconds=None,
+                       char_start=0, char_end=1, words=16)
+
+    cands = [ex(0, 0, 1, 0), ex(1, 2, 3, 2), ex(2, 4, 4, 4)]
+    assert compose.choose(cands, [0.9, 0.89, 0.88], vectors, hits) == [0, 2]
+    assert compose.choose(cands[:2], [0.9, 0.89], vectors, hits[:2]) == [0]
+
+
 def test_points_come_best_first():
     weak = passage(10, [("Focus matters, and trust matters a bit too for the team.", None, C)], Kind.note, None)
     strong = passage(11, [("Trust is what the whole team needs every single day.", "Ann", C)])
