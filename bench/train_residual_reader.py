@@ -52,11 +52,12 @@ def bi_vectors(texts: list[str], batch: int = 64) -> dict[str, np.ndarray]:
 
 
 def dev_figures(score, lists: list[dict], k: int = 10) -> dict:
-    """MRR@10 and nDCG@10 (binary) of `score(query, passages)` over lists of positives and negatives."""
+    """MRR@10 and nDCG@10 (binary) of `score(query, passages)` over lists of positives and negatives; a tie goes
+    against the positive (a scorer that says nothing must not look perfect)."""
     mrr = ndcg = 0.0
     for item in lists:
-        passages = item["positive"] + item["negative"]
-        rel = [1] * len(item["positive"]) + [0] * len(item["negative"])
+        passages = item["negative"] + item["positive"]
+        rel = [0] * len(item["negative"]) + [1] * len(item["positive"])
         order = np.argsort(-np.asarray(score(item["query"], passages)), kind="stable")[:k]
         ranked = [rel[i] for i in order]
         mrr += next((1 / (r + 1) for r, x in enumerate(ranked) if x), 0.0)
