@@ -70,10 +70,17 @@ def hit_rates(data: list[dict], w: np.ndarray) -> dict:
 
 
 def fit(data: list[dict]) -> np.ndarray:
+    """The weights relative to meaning's; [0] of the raw coefficients is `logit_scale`'s."""
+    return logit_scale_and_weights(data)[1]
+
+
+def logit_scale_and_weights(data: list[dict]) -> tuple[float, np.ndarray]:
+    """(log-odds per unit of `total`, weights relative to meaning): a gap of d in `total` between two excerpts
+    is a factor exp(scale * d) in their odds of holding the answer (compose.KEEP_WITHIN reads it that way)."""
     x = np.vstack([q["x"] for q in data])
     y = np.concatenate([q["y"] for q in data])
     coef = LogisticRegression(C=1.0, max_iter=2000, class_weight="balanced").fit(x, y).coef_[0]
-    return coef / coef[0]
+    return float(coef[0]), coef / coef[0]
 
 
 def cross_validated(data: list[dict], folds: int = 5, seed: int = 15) -> dict:
@@ -95,11 +102,12 @@ def main() -> None:
     args = ap.parse_args()
     kb = KnowledgeBase(Settings(data_dir=args.data_dir) if args.data_dir else Settings())
     tuning, fresh = rows(kb, TUNING_SETS), rows(kb, FRESH_SETS)
-    fitted = fit(tuning)
+    scale, fitted = logit_scale_and_weights(tuning)
     meaning_only = np.array([1.0, 0.0, 0.0])
     result = {
         "machine": machine(), "code": code_version(), "features": FEATURES,
         "fitted": {f: round(float(w), 3) for f, w in zip(FEATURES, fitted)},
+        "logit_per_unit_total": round(scale, 3),
         "shipped": {f: round(float(w), 3) for f, w in zip(FEATURES, SHIPPED)},
         "tuning": {"sets": [p.name for p in TUNING_SETS], "meaning_only": hit_rates(tuning, meaning_only),
                    "shipped": hit_rates(tuning, SHIPPED), "fitted_5fold": cross_validated(tuning)},
@@ -107,7 +115,7 @@ def main() -> None:
                   "shipped": hit_rates(fresh, SHIPPED), "fitted": hit_rates(fresh, fitted)},
     }
     write_result(args.out, result)
-    for k in ("fitted", "shipped", "tuning", "fresh"):
+    for k in ("fitted", "logit_per_unit_total", "shipped", "tuning", "fresh"):
         print(k, result[k])
 
 

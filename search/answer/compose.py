@@ -16,7 +16,9 @@ from text.clock import format_clock
 # blind-judged answers: a fourth point held the gold for 2 of 70 questions; a third for 2 of the 21 fresh_f answers
 # that had one, and without it those answers were preferred 8 to 2 (bench/README.md, round 7)
 MAX_POINTS = 2
-KEEP_WITHIN = 0.15  # a point scores at least the best point's score minus this
+# a point scores at least the best point's score minus this: by the fitted scorer (bench/fit_excerpt_scorer.py,
+# 4.4 log-odds per unit of score) its odds of holding the answer are at least about half the best point's
+KEEP_WITHIN = 0.15
 DUPLICATE = 0.9  # cosine between two sentences above which they say the same thing
 _NUMBERS = ["no", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten"]
 
