@@ -159,7 +159,9 @@ class KnowledgeBase:
         if not (filters and filters.kind):
             seen = {h.chunk_id for h in hits}
             spoken = self.search(question, 3, (filters or Filters()).model_copy(update={"kind": Kind.transcript}))
-            hits += [h for h in spoken if h.chunk_id not in seen]
+            # the spoken search's scores are on its own scale; a passage it adds ranked below the last of `hits`
+            floor = hits[-1].score if hits else 0.0
+            hits += [h.model_copy(update={"score": min(h.score, floor)}) for h in spoken if h.chunk_id not in seen]
         return hits, self.backend.reader.chunks([h.chunk_id for h in hits], sentences=True)
 
     def speakers(self) -> Speakers:
