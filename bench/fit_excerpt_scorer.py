@@ -69,12 +69,7 @@ def hit_rates(data: list[dict], w: np.ndarray) -> dict:
     return {"questions": len(data), "gold_first": round(first / n, 3), "gold_in_two": round(two / n, 3)}
 
 
-def fit(data: list[dict]) -> np.ndarray:
-    """The weights relative to meaning's; [0] of the raw coefficients is `logit_scale`'s."""
-    return logit_scale_and_weights(data)[1]
-
-
-def logit_scale_and_weights(data: list[dict]) -> tuple[float, np.ndarray]:
+def fit(data: list[dict]) -> tuple[float, np.ndarray]:
     """(log-odds per unit of `total`, weights relative to meaning): a gap of d in `total` between two excerpts
     is a factor exp(scale * d) in their odds of holding the answer (compose.KEEP_WITHIN reads it that way)."""
     x = np.vstack([q["x"] for q in data])
@@ -89,7 +84,7 @@ def cross_validated(data: list[dict], folds: int = 5, seed: int = 15) -> dict:
     first = two = 0.0
     for part in parts:
         held = set(part.tolist())
-        r = hit_rates([data[i] for i in part], fit([q for i, q in enumerate(data) if i not in held]))
+        r = hit_rates([data[i] for i in part], fit([q for i, q in enumerate(data) if i not in held])[1])
         first += r["gold_first"] * len(part)
         two += r["gold_in_two"] * len(part)
     return {"gold_first": round(first / len(data), 3), "gold_in_two": round(two / len(data), 3)}
@@ -102,7 +97,7 @@ def main() -> None:
     args = ap.parse_args()
     kb = KnowledgeBase(Settings(data_dir=args.data_dir) if args.data_dir else Settings())
     tuning, fresh = rows(kb, TUNING_SETS), rows(kb, FRESH_SETS)
-    scale, fitted = logit_scale_and_weights(tuning)
+    scale, fitted = fit(tuning)
     meaning_only = np.array([1.0, 0.0, 0.0])
     result = {
         "machine": machine(), "code": code_version(), "features": FEATURES,

@@ -35,6 +35,7 @@ import reader_data as rd  # noqa: E402
 
 sys.path.insert(0, str(rd.REPO))
 from _env import TUNING_SETS, code_version, machine, write_result  # noqa: E402
+from train_residual_reader import TAU  # noqa: E402
 
 WEIGHTS = [0.0, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0]
 DEPTHS = (30, 50)
@@ -137,7 +138,7 @@ def changelog(reader, n_queries: int, seed: int, weight: float | None, dense_mod
     need = sorted({j for _, c, _ in lists for j in c})
     dv = dict(zip(need, st.encode([answers[j][3] for j in need], batch_size=32, normalize_embeddings=True)))
     log(f"(b) dense vectors for {len(need)} answers in {time.time() - t0:.0f} s")
-    ranks: dict[str, list] = {k: [] for k in ("bm25", "dense", "fusion 0.7/0.3", "reader", "20 dense + reader")}
+    ranks: dict[str, list] = {k: [] for k in ("bm25", "dense", "fusion 0.7/0.3", "reader", f"{TAU:g} dense + reader")}
     comb_w = WEIGHTS[1:] if weight is None else [weight]
     for w in comb_w:
         ranks[f"fusion + {w} reader"] = []
@@ -154,7 +155,7 @@ def changelog(reader, n_queries: int, seed: int, weight: float | None, dense_mod
         ranks["fusion 0.7/0.3"].append(rank_of(fs))
         if rs is not None:
             ranks["reader"].append(rank_of(rs))
-            ranks["20 dense + reader"].append(rank_of(20 * ds + rs))  # the residual reader's own score
+            ranks[f"{TAU:g} dense + reader"].append(rank_of(TAU * ds + rs))  # the residual reader's own score
             for w in comb_w:
                 ranks[f"fusion + {w} reader"].append(rank_of(z(fs) + w * z(rs)))
     out = {"queries": len(lists), "candidates_per_query": round(statistics.mean(len(c) for _, c, _ in lists), 1),

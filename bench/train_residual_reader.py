@@ -105,9 +105,12 @@ def main() -> int:
 
     base = base_model_dir(args.out / "base")
     tok = AutoTokenizer.from_pretrained(str(base))
-    model = AutoModelForSequenceClassification.from_pretrained(str(base), num_labels=1)
-    torch.nn.init.zeros_(model.classifier.weight)
-    torch.nn.init.zeros_(model.classifier.bias)
+    ck = args.out / "checkpoint"
+    resume = (ck / "state.pt").exists()
+    model = AutoModelForSequenceClassification.from_pretrained(str(ck if resume else base), num_labels=1)
+    if not resume:  # g = 0 at step 0: the score starts as the cosine's
+        torch.nn.init.zeros_(model.classifier.weight)
+        torch.nn.init.zeros_(model.classifier.bias)
     head = [p for n, p in model.named_parameters() if n.startswith("classifier.")]
     body = [p for n, p in model.named_parameters() if not n.startswith("classifier.")]
     opt = torch.optim.AdamW([{"params": body, "lr": args.lr}, {"params": head, "lr": args.head_lr}],
@@ -121,17 +124,9 @@ def main() -> int:
     sched = torch.optim.lr_scheduler.LambdaLR(
         opt, lambda s: min((s + 1) / warmup, max(0.0, (steps - s) / max(steps - warmup, 1))))
     step = 0
-    ck = args.out / "checkpoint"
-    if (ck / "state.pt").exists():
-        model = AutoModelForSequenceClassification.from_pretrained(str(ck))
-        head = [p for n, p in model.named_parameters() if n.startswith("classifier.")]
-        body = [p for n, p in model.named_parameters() if not n.startswith("classifier.")]
-        opt = torch.optim.AdamW([{"params": body, "lr": args.lr}, {"params": head, "lr": args.head_lr}],
-                                weight_decay=0.01)
+    if resume:
         state = torch.load(ck / "state.pt")
         opt.load_state_dict(state["opt"])
-        sched = torch.optim.lr_scheduler.LambdaLR(
-            opt, lambda s: min((s + 1) / warmup, max(0.0, (steps - s) / max(steps - warmup, 1))))
         sched.load_state_dict(state["sched"])
         step = state["step"]
         log(f"resumed at step {step}")

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from core.models import Answer, Chunk, Hit, SentenceRole
 from search.answer import abstain, compose
 from search.answer.abstain import NO_ANSWER, unknown_names
-from search.answer.excerpts import MIN_WORDS, Excerpt, Unit, excerpt, grow, units
+from search.answer.excerpts import MIN_WORDS, Excerpt, excerpt, grow, units
 from search.answer.roles import Quotable, Speakers
 from search.answer.score import Encode, Sentences, score_sentences
 
@@ -30,9 +30,7 @@ class Candidates:
 
     hits: list[Hit]  # the passages, best first (those whose text is at hand)
     passages: list[Chunk]
-    units: list[Unit]
-    said_by: list[str]  # per unit, the name it is attributed under
-    quotable: Quotable
+    said_by: list[str]  # per unit (quotable sentence), the name it is attributed under
     scored: Sentences | None  # None when no sentence is quotable
     keys: list[int]  # units that may be an excerpt's key sentence
     excerpts: list[Excerpt]  # one per key, grown around it
@@ -53,8 +51,7 @@ def candidates(question: str, hits: list[Hit], chunks: dict[int, Chunk], encode:
     keys = [i for i, u in enumerate(us) if u.words >= MIN_WORDS or len(us) == 1]
     terms = [set(t) for t in scored.terms] if scored else []
     cands = [excerpt(*grow(k, us, scored.vectors, terms), k, us, passages) for k in keys] if scored else []
-    return Candidates(hits=hits, passages=passages, units=us, said_by=said_by, quotable=quotable, scored=scored,
-                      keys=keys, excerpts=cands)
+    return Candidates(hits=hits, passages=passages, said_by=said_by, scored=scored, keys=keys, excerpts=cands)
 
 
 def build_answer(question: str, hits: list[Hit], chunks: dict[int, Chunk], encode: Encode,
