@@ -1,9 +1,9 @@
 """Fit the weights of the excerpt scorer (search/answer/score.py) on labelled answers.
 
 Every candidate excerpt of every answerable tuning question (`dev.jsonl` and the non-fresh `bench/data` sets) is a
-row: its three features (`Sentences.features`: mean cosine of its sentences to the question, IDF-weighted
-question-word coverage, how far its passage's fused search score is behind the best passage's) and whether it
-holds a gold quote. A logistic regression (scikit-learn, balanced classes) fits them; the weights are reported
+row: its four features (`Sentences.features`: mean cosine of its sentences to the question, IDF-weighted
+question-word coverage, how far its passage's fused search score is behind the best passage's, whether it holds
+the kind of answer the question asks for: a number, a date, a name…) and whether it holds a gold quote. A logistic regression (scikit-learn, balanced classes) fits them; the weights are reported
 relative to the weight of meaning, the form `score.py` uses. Figures: how often the best-scored candidate holds
 the gold, and how often one of the two best from different passages does (an answer has at most two points),
 for the shipped weights, the fitted ones (5-fold cross-validation on tuning) and on the held-out fresh sets,
@@ -24,10 +24,10 @@ from api.evaluation import load_questions, quote_hits
 from core.knowledge_base import KnowledgeBase
 from core.settings import Settings
 from search.answer import candidates
-from search.answer.score import LEXICAL_WEIGHT, PASSAGE_WEIGHT
+from search.answer.score import KIND_WEIGHT, LEXICAL_WEIGHT, PASSAGE_WEIGHT
 
-FEATURES = ("meaning", "coverage", "behind")
-SHIPPED = np.array([1.0, LEXICAL_WEIGHT, -PASSAGE_WEIGHT])
+FEATURES = ("meaning", "coverage", "behind", "kind")
+SHIPPED = np.array([1.0, LEXICAL_WEIGHT, -PASSAGE_WEIGHT, KIND_WEIGHT])
 
 
 def rows(kb: KnowledgeBase, paths: list[Path]) -> list[dict]:
@@ -98,7 +98,7 @@ def main() -> None:
     kb = KnowledgeBase(Settings(data_dir=args.data_dir) if args.data_dir else Settings())
     tuning, fresh = rows(kb, TUNING_SETS), rows(kb, FRESH_SETS)
     scale, fitted = fit(tuning)
-    meaning_only = np.array([1.0, 0.0, 0.0])
+    meaning_only = np.array([1.0, 0.0, 0.0, 0.0])
     result = {
         "machine": machine(), "code": code_version(), "features": FEATURES,
         "fitted": {f: round(float(w), 3) for f, w in zip(FEATURES, fitted)},

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from core.models import Answer, Chunk, Hit, SentenceRole
 from search.answer import abstain, compose
+from search.answer.answer_type import Asked, wanted
 from search.answer.abstain import NO_ANSWER, unknown_names
 from search.answer.excerpts import MIN_WORDS, Excerpt, excerpt, grow, units
 from search.answer.roles import Quotable, Speakers
@@ -46,8 +47,10 @@ def candidates(question: str, hits: list[Hit], chunks: dict[int, Chunk], encode:
     us = units(passages, quotable)
     said_by = [_speaker_name(speakers, passages[u.passage], u.sentence.speaker) for u in us]
     about_someone = SentenceRole.introduction in quotable.roles  # a who-is question: the name is what it asks
+    asked = Asked(question, [p.text for p in passages])
+    holds = [asked.held_by(u.text, name) for u, name in zip(us, said_by)] if asked.kind else None
     scored = score_sentences(question, us, [h.score for h in hits], encode, idf, said_by,
-                             ignore_names=not about_someone) if us else None
+                             ignore_names=not about_someone, holds=holds) if us else None
     keys = [i for i, u in enumerate(us) if u.words >= MIN_WORDS or len(us) == 1]
     terms = [set(t) for t in scored.terms] if scored else []
     cands = [excerpt(*grow(k, us, scored.vectors, terms), k, us, passages) for k in keys] if scored else []
@@ -71,11 +74,11 @@ def build_answer(question: str, hits: list[Hit], chunks: dict[int, Chunk], encod
     if reason:
         return abstained(reason)
     anchored = [bool(scored.terms[x.key]) for x in cands] if any(scored.terms) else None
-    chosen = compose.choose(cands, [scored.total(x) for x in cands], scored.vectors, c.hits, anchored)
-    reason = abstain.after_choosing(question, [cands[i].quote for i in chosen],
-                                    [c.said_by[cands[i].key] for i in chosen], [p.text for p in c.passages])
-    if reason:
-        return abstained(reason)
+    # a question that asks for a number, a date, a place or a name is answered only by excerpts that hold one
+    chosen = compose.choose(cands, [scored.total(x) for x in cands], scored.vectors, c.hits, anchored,
+                            [scored.answers(x) for x in cands])
+    if not chosen:
+        return abstained(f"it asks for a {wanted(question).value} and no excerpt close enough gives one")
     points = compose.points(chosen, cands, c.hits, c.passages, speakers)
     lead = compose.lead(points)
     return Answer(question=question, answer=compose.plain_text(lead, points), abstained=False, lead=lead,

@@ -1,15 +1,15 @@
 """When the corpus does not hold an answer: say so rather than quote the nearest thing.
 
 The evidence, each a reason a person would accept: nothing in the passages is content that could answer; the
-question names something the corpus never mentions; the best excerpt is far from the question in meaning; or
-the question asks for a number or a name and no chosen excerpt gives one (search.answer.answer_type).
+question names something the corpus never mentions; or the best excerpt is far from the question in meaning.
+(A question that asks for a number, a date or a name is also abstained on when no excerpt close enough to the
+best holds one: search.answer.answer_type, applied as the points are chosen.)
 """
 from __future__ import annotations
 
 import re
 from collections.abc import Callable
 
-from search.answer import answer_type
 from search.query import query_terms
 
 ABSTAIN_BELOW = 0.36  # cosine of the best excerpt to the question under which the corpus does not answer
@@ -36,13 +36,4 @@ def before_choosing(question: str, has_candidates: bool, best_similarity: float,
             return f"the corpus never mentions {', '.join(missing)}"
     if best_similarity < ABSTAIN_BELOW:
         return "no passage is close enough to the question"
-    return None
-
-
-def after_choosing(question: str, excerpts: list[str], speakers: list[str | None], passages: list[str]) -> str | None:
-    """A reason to abstain that the chosen points show: the question asks for a number or a name and none of them
-    gives one (`speakers`: who each is attributed to; `passages`: the retrieved texts)."""
-    kind = answer_type.wanted(question)
-    if kind and not answer_type.supplied(kind, question, excerpts, speakers, passages):
-        return f"it asks for a {kind.value} and no passage gives one"
     return None

@@ -19,28 +19,99 @@ from text.nlp import stop_words
 
 class Wanted(str, Enum):
     number = "number"
+    year = "year"
+    duration = "length of time"
+    frequency = "frequency"
+    money = "sum of money"
+    date = "date"
+    place = "place"
     person = "person"
     name = "name"
 
 
+_HEDGE = r"(?:(?:roughly|approximately|about|around|exactly|so far,?)\s+)?"
 _NUMBER_QUESTION = re.compile(
-    r"^\s*(how (much|many|often|long|old)|what (share|percentage|percent|proportion|fraction|number|amount)"
-    r"|(in )?what year)\b", re.I)
-_NUMBER = re.compile(r"\d|%|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|"
-                     r"fifty|hundred|thousand|million|billion|percent|half|third|quarter|dozen)\b", re.I)
+    rf"^\s*{_HEDGE}(how (much|many|often|long|old)|what (share|percentage|percent|proportion|fraction|number|amount"
+    r"|salary|price|cost|fee|budget|revenue|valuation|headcount)|(in )?what year)\b", re.I)
+_UNIT = r"(?:seconds?|minutes?|hours?|days?|weeks?|months?|years?|decades?|quarters?|sprints?)"
+_FREQUENCY_QUESTION = re.compile(rf"^\s*{_HEDGE}how often\b", re.I)
+_YEAR_QUESTION = re.compile(r"^\s*(?:in )?what year\b", re.I)
+_DURATION_QUESTION = re.compile(rf"^\s*{_HEDGE}how (?:long\b|many {_UNIT}\b)", re.I)
+_MONEY_QUESTION = re.compile(r"\b(?:salary|price|cost|costs|fee|fees|budget|revenue|valuation|money|funding|charge|charges|"
+                             r"pay|paid|sell for|sold for|raise|raised|worth|invest|invested)\b", re.I)
+_YEAR = re.compile(r"\b(?:1[89]|20)\d\d\b|\b(?:last|this|next) year\b", re.I)
+_NUMBER_WORDS = (r"one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|(?:thir|four|fif|six|seven|eigh|nine)teen|"
+                 r"(?:twen|thir|for|fif|six|seven|eigh|nine)ty|hundred|thousand|million|billion|half|third|quarter|dozen")
+_DURATION = re.compile(rf"\b(?:\d[\d.,]*|a|an|{_NUMBER_WORDS}|few|couple of|several|many)\s+(?:[\w-]+\s+)?{_UNIT}\b",
+                       re.I)
+_FREQUENCY = re.compile(r"\b(?:(?:bi|semi-?)?(?:daily|weekly|monthly|quarterly|yearly|annually)|hourly|every|each|once|"
+                        r"twice|times|per|a (?:day|week|month|quarter|year))\b", re.I)
+_MONEY = re.compile(r"[$€£¥]\s*\d|\d\s*(?:k|m|bn)\b|\b(?:dollars?|euros?|pounds?|bucks|cents?|grand)\b", re.I)
+_DATE_QUESTION = re.compile(r"^\s*(?:(?:on|in|by|from) )?(?:what|which) (?:day|date|month|weekday)s?\b", re.I)
+_PLACE_QUESTION = re.compile(r"^\s*where (?:is|are|was|were|does|do|did)\b.*\b(?:based|headquartered|located|situated|"
+                             r"live|lives|living|born|grow up|grew up)\b", re.I)
+_NUMBER = re.compile(rf"\d[\d.,]*%?|\b(?:{_NUMBER_WORDS}|percent)\b", re.I)
+_DATE = re.compile(r"\d|\b(monday|tuesday|wednesday|thursday|friday|saturday|sunday|weekends?|january|february|march|"
+                   r"april|may|june|july|august|september|october|november|december|spring|summer|autumn|fall|winter|"
+                   r"today|tomorrow|yesterday|(?:last|next|this) (?:week|month|year|quarter))\b", re.I)
 # nouns whose answer is a person, after "which/what …" or in "the name of the …"
-_PEOPLE = ("person|people|man|woman|engineer|designer|author|writer|founder|co-founder|colleague|ceo|cto|cfo|vp|"
-           "manager|boss|lead|leader|hire|hires|mentor|host|guest|speaker|daughter|son|wife|husband")
+_PEOPLE = {"person", "people", "man", "woman", "engineer", "designer", "author", "writer", "founder", "co-founder",
+           "colleague", "ceo", "cto", "cfo", "vp", "manager", "boss", "lead", "leader", "hire", "mentor", "host",
+           "guest", "speaker", "daughter", "son", "wife", "husband"}
 # nouns whose answer is a proper name of some other kind
-_THINGS = ("company|companies|firm|startup|vendor|provider|customer|client|university|school|college|country|city|"
-           "language|tool|book|product|framework|database|team|organi[sz]ation|conference|podcast|show|brand")
+_THINGS = {"company", "firm", "startup", "vendor", "provider", "customer", "client", "university", "school",
+           "college", "country", "city", "language", "tool", "book", "product", "framework", "database", "team",
+           "organisation", "organization", "conference", "podcast", "show", "brand", "publisher", "consultancy",
+           "agency", "investor", "game", "app"}
 _WHO = re.compile(r"^\s*(?:(?:do we know|can you tell me|does anyone say)\s+)?(?:who|whom|whose)\b", re.I)
-_WHICH = re.compile(rf"^\s*(?:which|what)\s+(?:[\w-]+\s+)?(?P<noun>{_PEOPLE}|{_THINGS})\b", re.I)
-_NAME_OF = re.compile(r"\b(?:the )?name of (?:the |a |an |[A-Z][\w’']*(?:\s[A-Z][\w’']*)*['’]s )?(?:[\w-]+\s+)?"
-                      rf"(?P<noun>{_PEOPLE}|{_THINGS})?", re.I)
+# "which/what <noun>", "at which <noun>", "name the <noun>", "the name(s) of (the) <noun>": up to two plain
+# words may stand before the noun ("which venture capital firms"), not words such as "does the"
+_WHICH = re.compile(r"^\s*(?:(?:at|in|on|from|for|to|with|by|of)\s+)?(?:which|what)\s+(?P<rest>.*)", re.I)
+_NAME_THE = re.compile(r"^\s*name\s+(?:the|a|an|one|two|three|all|some)\s+(?P<rest>.*)", re.I)
+_NAME_OF = re.compile(r"\bnames? of\s+(?:the |a |an |two |three |[A-Z][\w’']*(?:\s[A-Z][\w’']*)*['’]s )?(?P<rest>.*)",
+                      re.I)
 # "who is Armstrong (at Stellafai)?" asks for a description; "who is Michael Galloway's boss?" for a person
 _WHO_IS = re.compile(r"^\s*(?i:who (?:is|was|are|were)) (?:[A-Z][\w-]*\s?)++(?!['’]s)")
-_PEOPLE_RE = re.compile(rf"^(?:{_PEOPLE})$", re.I)
+
+
+def wanted(question: str) -> Wanted | None:
+    """The kind of answer the question asks for, when it asks for a number, a date, a place or a name (else None):
+    question classes in the manner of Li & Roth's (NUM, NUM:date, LOC, HUM, ENTY), by the question's opening."""
+    if _NUMBER_QUESTION.search(question):
+        if _YEAR_QUESTION.search(question):
+            return Wanted.year
+        if _DURATION_QUESTION.search(question):
+            return Wanted.duration
+        if _FREQUENCY_QUESTION.search(question):
+            return Wanted.frequency
+        return Wanted.money if _MONEY_QUESTION.search(question) else Wanted.number
+    if _DATE_QUESTION.search(question):
+        return Wanted.date
+    if _PLACE_QUESTION.search(question):
+        return Wanted.place
+    if _WHO_IS.search(question):
+        return None
+    if _WHO.search(question):
+        return Wanted.person
+    for pattern, named in ((_WHICH, False), (_NAME_THE, True), (_NAME_OF, True)):
+        m = pattern.search(question)
+        if m:
+            noun = _head_noun(m.group("rest"))
+            if noun is not None or named:
+                return Wanted.person if noun in _PEOPLE else Wanted.name
+    return None
+
+
+def _head_noun(rest: str) -> str | None:
+    """The person- or thing-noun among the first three words of `rest` (singular), if only plain words precede it."""
+    for word in re.findall(r"[\w’'-]+", rest.lower())[:3]:
+        for form in (word, word[:-1] if word.endswith("s") else None, word[:-3] + "y" if word.endswith("ies") else None):
+            if form and (form in _PEOPLE or form in _THINGS):
+                return form
+        if word in stop_words():
+            return None
+    return None
+
 
 _WORD = re.compile(r"[A-Za-z][\w’'-]*")
 _SENTENCE_START = re.compile(r"(?:^|[.!?…:;]\s*[\"“‘']?\s*|[\"“‘]\s*)$")
@@ -49,22 +120,6 @@ _SPOKEN = {"ok", "yep", "hey", "hi", "oh", "ah", "uh", "um", "wow", "thanks", "a
 _INFLECTIONS = [("ies", "y"), ("es", ""), ("s", ""), ("ed", ""), ("ed", "e"), ("ing", ""), ("ing", "e"), ("ly", "")]
 _CONTRACTION = re.compile(r"['’](?:s|ve|re|ll|d|m|t)$|n['’]t$")
 _CALLED = re.compile(r"\b(?:called|named|known as)\s+[\"“‘']?\w", re.I)
-
-
-def wanted(question: str) -> Wanted | None:
-    """The kind of answer the question asks for, when it asks for a number or a name (else None)."""
-    if _NUMBER_QUESTION.search(question):
-        return Wanted.number
-    if _WHO_IS.search(question):
-        return None
-    if _WHO.search(question):
-        return Wanted.person
-    for pattern in (_WHICH, _NAME_OF):
-        m = pattern.search(question)
-        if m:
-            noun = m.group("noun") or ""
-            return Wanted.person if _PEOPLE_RE.match(noun) else Wanted.name
-    return None
 
 
 def names(text: str, lowercase: set[str]) -> list[str]:
@@ -111,20 +166,36 @@ def _asked(word: str, question_words: list[str]) -> bool:
     return any(q == w or (len(w) >= 5 and len(q) >= 5 and q[:5] == w[:5]) for q in question_words)
 
 
-def supplied(kind: Wanted, question: str, excerpts: Iterable[str], speakers: Iterable[str | None],
-             passages: Iterable[str]) -> bool:
-    """Whether the excerpts hold an answer of this kind that the question does not already give. `speakers`: the
-    full names the excerpts are attributed to (the answer shows them: for "who said…", that is the answer);
-    `passages`: the passages' texts, for the words they also write in lower case."""
-    texts = list(excerpts)
-    if kind == Wanted.number:
-        return any(_NUMBER.search(t) for t in texts)
-    asked = [w.lower() for w in _WORD.findall(question)]
-    if any(_CALLED.search(t) for t in texts):  # "a team called product platform systems": a name, in any case
-        return True
-    lowercase = {w for p in passages for w in _WORD.findall(p) if w.islower()}
-    found = [n for t in texts for n in names(t, lowercase) if not _asked(n, asked)]
-    if kind == Wanted.person:
-        found = [n for n in found if not n.isupper()]  # CTO, VP, HR: titles and terms, not people
-        found += [s for s in speakers if s and not any(_asked(part, asked) for part in s.split())]
-    return bool(found)
+_FORM = {Wanted.year: _YEAR, Wanted.duration: _DURATION, Wanted.money: _MONEY, Wanted.date: _DATE,
+         Wanted.frequency: _FREQUENCY}
+
+
+class Asked:
+    """What a question asks for (`kind`, None when it asks for neither a number nor a name), and whether a text
+    holds an answer of that kind that the question does not already give (a place is a name).
+    `passages`: the retrieved texts, for the words they also write in lower case."""
+
+    def __init__(self, question: str, passages: Iterable[str]):
+        self.kind = wanted(question)
+        self._words = [w.lower() for w in _WORD.findall(question)]
+        self._numbers = {m.group(0).lower() for m in _NUMBER.finditer(question)}
+        self._lowercase = {w for p in passages for w in _WORD.findall(p) if w.islower()} \
+            if self.kind in (Wanted.place, Wanted.person, Wanted.name) else set()
+
+    def held_by(self, text: str, speaker: str | None = None) -> bool:
+        """`speaker`: the full name the text is attributed to (an answer shows it: for "who said…", that is the
+        answer). True for any text when the question asks for no particular kind."""
+        if self.kind is None:
+            return True
+        if self.kind in _FORM:
+            return bool(_FORM[self.kind].search(text))
+        if self.kind == Wanted.number:  # a number the question does not already say ("the three teams")
+            return any(m.group(0).lower() not in self._numbers for m in _NUMBER.finditer(text))
+        if _CALLED.search(text):  # "a team called product platform systems": a name, in any case
+            return True
+        found = [n for n in names(text, self._lowercase) if not _asked(n, self._words)]
+        if self.kind == Wanted.person:
+            found = [n for n in found if not n.isupper()]  # CTO, VP, HR: titles and terms, not people
+            if speaker and not any(_asked(part, self._words) for part in speaker.split()):
+                found.append(speaker)
+        return bool(found)

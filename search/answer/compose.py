@@ -24,7 +24,7 @@ _NUMBERS = ["no", "one", "two", "three", "four", "five", "six", "seven", "eight"
 
 
 def choose(cands: list[Excerpt], totals: list[float], vectors: np.ndarray, hits: list[Hit],
-           anchored: list[bool] | None = None) -> list[int]:
+           anchored: list[bool] | None = None, allowed: list[bool] | None = None) -> list[int]:
     """Indices of the excerpts that become points, best first. `vectors` are the units' (sentences') vectors:
     two excerpts that share a sentence, or near enough the same one, are one point (a thread quotes an earlier
     comment; overlapping passages hold the same lines). `hits` are the passages, by rank.
@@ -36,7 +36,10 @@ def choose(cands: list[Excerpt], totals: list[float], vectors: np.ndarray, hits:
 
     A write-up speaks for an episode, in cleaner words than speech, so it often scores first; the episode's own
     words are what a citation in a podcast knowledge base is for. So a point from a write-up brings, right after
-    it, the best excerpt of the same episode's conversation among the candidates, if there is one."""
+    it, the best excerpt of the same episode's conversation among the candidates, if there is one.
+
+    `allowed`: the excerpts that may be points (those that hold the kind of answer the question asks for); the
+    bar stays the best excerpt's score, allowed or not."""
     order = [int(i) for i in np.argsort(-np.asarray(totals))]
     if not order:
         return []
@@ -44,7 +47,8 @@ def choose(cands: list[Excerpt], totals: list[float], vectors: np.ndarray, hits:
     chosen: list[int] = []
 
     def fits(i: int) -> bool:
-        return ((not chosen or anchored is None or anchored[i])
+        return ((allowed is None or allowed[i])
+                and (not chosen or anchored is None or anchored[i])
                 and all(cands[j].passage != cands[i].passage for j in chosen)
                 and not any(_repeats(cands[i], cands[j], vectors) for j in chosen))
 

@@ -23,6 +23,7 @@ from text.stems import stem_words, stems
 # fitted by bench/fit_excerpt_scorer.py (bench/results/excerpt_scorer.json), relative to the weight of meaning
 LEXICAL_WEIGHT = 0.58  # per unit of IDF-weighted question-word coverage (0 to 1)
 PASSAGE_WEIGHT = 0.14  # per standard deviation the passage's fused search score is behind the best passage's
+KIND_WEIGHT = 0.10  # when the excerpt holds the kind of answer the question asks for (a number, a date, a name…)
 
 Encode = Callable[[list[str]], np.ndarray]
 
@@ -36,6 +37,7 @@ class Sentences:
     terms: list[dict[str, float]]
     behind: np.ndarray  # how far its passage's search score is behind the best passage's (>= 0)
     voiced: list[dict[str, float]] | None = None  # question words in the name of who says it (see score_sentences)
+    holds: np.ndarray | None = None  # whether it holds the kind of answer the question asks for, if it asks for one
 
     def coverage(self, ids: range) -> float:
         held: dict[str, float] = {}
@@ -45,14 +47,20 @@ class Sentences:
                 held.update(self.voiced[i])
         return sum(held.values())
 
-    def features(self, ex: Excerpt) -> tuple[float, float, float]:
-        """(meaning, coverage, behind): the evidence `total` weighs, apart (bench/fit_excerpt_scorer.py fits on it)."""
+    def answers(self, ex: Excerpt) -> bool:
+        """Whether the excerpt holds the kind of answer the question asks for (True if it asks for none)."""
+        return self.holds is None or bool(self.holds[ex.first:ex.last + 1].any())
+
+    def features(self, ex: Excerpt) -> tuple[float, float, float, float]:
+        """(meaning, coverage, behind, kind): the evidence `total` weighs, apart (bench/fit_excerpt_scorer.py fits
+        on it). `kind` is 1 for an excerpt that holds the kind of answer the question asks for, else 0."""
         ids = range(ex.first, ex.last + 1)
-        return float(self.similarity[ids.start:ids.stop].mean()), self.coverage(ids), float(self.behind[ex.key])
+        kind = float(self.holds is not None and self.answers(ex))
+        return float(self.similarity[ids.start:ids.stop].mean()), self.coverage(ids), float(self.behind[ex.key]), kind
 
     def total(self, ex: Excerpt) -> float:
-        meaning, coverage, behind = self.features(ex)
-        return meaning + LEXICAL_WEIGHT * coverage - PASSAGE_WEIGHT * behind
+        meaning, coverage, behind, kind = self.features(ex)
+        return meaning + LEXICAL_WEIGHT * coverage - PASSAGE_WEIGHT * behind + KIND_WEIGHT * kind
 
 
 def question_terms(question: str, idf: Callable[[str], float]) -> dict[str, float]:
@@ -80,7 +88,7 @@ def without_names(question: str, names: list[str]) -> str:
 
 def score_sentences(question: str, us: list[Unit], passage_scores: list[float], encode: Encode,
                     idf: Callable[[str], float] | None = None, said_by: list[str] | None = None,
-                    ignore_names: bool = False) -> Sentences:
+                    ignore_names: bool = False, holds: list[bool] | None = None) -> Sentences:
     """Every unit encoded once, with the question, in one batch. `passage_scores`: the search score of each
     passage the units come from.
 
@@ -101,4 +109,5 @@ def score_sentences(question: str, us: list[Unit], passage_scores: list[float], 
     if wanted and said_by:
         names = {name: set(stems(name)) for name in set(said_by)}
         voiced = [{t: w for t, w in wanted.items() if t in names[name]} for name in said_by]
-    return Sentences(vectors=vectors, similarity=vectors @ q, terms=terms, behind=behind, voiced=voiced)
+    return Sentences(vectors=vectors, similarity=vectors @ q, terms=terms, behind=behind, voiced=voiced,
+                     holds=None if holds is None else np.array(holds, dtype=bool))

@@ -336,7 +336,18 @@ def test_questions_that_ask_for_a_name_need_one_the_question_does_not_already_gi
     assert not answer("Who moved the trust services off the old hosting?", around).abstained
     # a who-is question asks for a description, not a name
     assert answer("Which cloud provider did the trust team move to?", around).reason == \
-        "it asks for a name and no passage gives one"
+        "it asks for a name and no excerpt close enough gives one"
+
+
+def test_a_question_that_asks_for_a_kind_of_answer_is_answered_by_an_excerpt_that_holds_one():
+    """The closest excerpt in meaning talks around "how long"; a passage below it says how long: that one answers."""
+    around = passage(20, [("Building trust with the new team was the hardest and most important trust work.", "Ann", C)])
+    says = passage(21, [("Trust with the new team took us about eighteen months.", "Ann", C)])
+    ans = answer("How long did building trust with the new team take?", around, says)
+    assert not ans.abstained and [p.citation.episode.id for p in ans.points] == ["ep21"]
+    assert "eighteen months" in ans.points[0].text
+    # without it, the question is abstained on rather than answered with the excerpt that talks around it
+    assert answer("How long did building trust with the new team take?", around).abstained
 
 
 def test_a_question_the_speaker_asks_takes_the_answer_that_follows():

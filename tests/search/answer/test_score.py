@@ -6,17 +6,17 @@ import pytest
 
 from core.models import SentenceRole as R
 from search.answer.excerpts import excerpt, units
-from search.answer.score import LEXICAL_WEIGHT, PASSAGE_WEIGHT, score_sentences
+from search.answer.score import KIND_WEIGHT, LEXICAL_WEIGHT, PASSAGE_WEIGHT, score_sentences
 from tests.search.answer.test_build import encode, passage
 
 C = R.content
 IDF = {"trust": 2.0, "promises": 3.0}.get
 
 
-def scored(question: str, passage_scores: list[float], *passages):
+def scored(question: str, passage_scores: list[float], *passages, holds: list[bool] | None = None):
     chunks = [c for _, c in passages]
     us = units(chunks, lambda chunk, s: True)
-    return us, chunks, score_sentences(question, us, passage_scores, encode, lambda w: IDF(w, 1.0))
+    return us, chunks, score_sentences(question, us, passage_scores, encode, lambda w: IDF(w, 1.0), holds=holds)
 
 
 def test_a_passage_behind_in_search_scores_lower_by_the_gap():
@@ -36,5 +36,18 @@ def test_meaning_is_averaged_over_the_excerpt_and_words_are_covered_by_any_sente
     assert s.features(both)[0] == pytest.approx(float(np.mean(s.similarity[:2])))
     assert s.features(both)[0] < s.features(key_only)[0]  # the bread sentence is further from the question
     assert s.features(key_only)[1] == pytest.approx(2 / 5) and s.features(both)[1] == pytest.approx(1.0)
-    meaning, coverage, behind = s.features(both)
+    meaning, coverage, behind, kind = s.features(both)
+    assert kind == 0.0  # the question asks for no particular kind of answer
     assert s.total(both) == pytest.approx(meaning + LEXICAL_WEIGHT * coverage - PASSAGE_WEIGHT * behind)
+
+
+def test_an_excerpt_that_holds_the_kind_of_answer_asked_for_scores_higher_by_its_weight():
+    p = passage(1, [("Trust took us a long while to build.", "Ann", C),
+                    ("It took eighteen months before the team trusted us.", "Ann", C)])
+    us, chunks, s = scored("how long did trust take", [1.0], p, holds=[False, True])
+    without, holding, both = (excerpt(*ids, us, chunks) for ids in ((0, 0, 0), (1, 1, 1), (0, 1, 0)))
+    assert not s.answers(without) and s.answers(holding) and s.answers(both)
+    assert s.features(without)[3] == 0.0 and s.features(both)[3] == 1.0
+    meaning, coverage, behind, kind = s.features(holding)
+    assert s.total(holding) == pytest.approx(meaning + LEXICAL_WEIGHT * coverage - PASSAGE_WEIGHT * behind
+                                             + KIND_WEIGHT)
