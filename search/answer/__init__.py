@@ -13,9 +13,10 @@ from typing import TYPE_CHECKING
 
 from core.models import Answer, Chunk, Hit, SentenceRole
 from search.answer import abstain, compose
-from search.answer.answer_type import Asked, wanted
+from search.answer.answer_type import Asked, Wanted
 from search.answer.abstain import NO_ANSWER, unknown_names
 from search.answer.excerpts import MIN_WORDS, Excerpt, excerpt, grow, units
+from search.answer.question import asked
 from search.answer.roles import Quotable, Speakers
 from search.answer.score import Encode, Sentences, score_sentences
 
@@ -35,6 +36,7 @@ class Candidates:
     scored: Sentences | None  # None when no sentence is quotable
     keys: list[int]  # units that may be an excerpt's key sentence
     excerpts: list[Excerpt]  # one per key, grown around it
+    kind: Wanted | None = None  # the kind of answer the question asks for (a number, a date, a name…), if any
 
 
 def candidates(question: str, hits: list[Hit], chunks: dict[int, Chunk], encode: Encode,
@@ -47,14 +49,16 @@ def candidates(question: str, hits: list[Hit], chunks: dict[int, Chunk], encode:
     us = units(passages, quotable)
     said_by = [_speaker_name(speakers, passages[u.passage], u.sentence.speaker) for u in us]
     about_someone = SentenceRole.introduction in quotable.roles  # a who-is question: the name is what it asks
-    asked = Asked(question, [p.text for p in passages])
-    holds = [asked.held_by(u.text, name) for u, name in zip(us, said_by)] if asked.kind else None
-    scored = score_sentences(question, us, [h.score for h in hits], encode, idf, said_by,
+    what = asked(question)  # without "According to the essay on X, …": where to look is retrieval's part
+    wants = Asked(what, [p.text for p in passages])
+    holds = [wants.held_by(u.text, name) for u, name in zip(us, said_by)] if wants.kind else None
+    scored = score_sentences(what, us, [h.score for h in hits], encode, idf, said_by,
                              ignore_names=not about_someone, holds=holds) if us else None
     keys = [i for i, u in enumerate(us) if u.words >= MIN_WORDS or len(us) == 1]
     terms = [set(t) for t in scored.terms] if scored else []
     cands = [excerpt(*grow(k, us, scored.vectors, terms), k, us, passages) for k in keys] if scored else []
-    return Candidates(hits=hits, passages=passages, said_by=said_by, scored=scored, keys=keys, excerpts=cands)
+    return Candidates(hits=hits, passages=passages, said_by=said_by, scored=scored, keys=keys, excerpts=cands,
+                      kind=wants.kind)
 
 
 def build_answer(question: str, hits: list[Hit], chunks: dict[int, Chunk], encode: Encode,
@@ -69,7 +73,7 @@ def build_answer(question: str, hits: list[Hit], chunks: dict[int, Chunk], encod
         return Answer(question=question, answer=NO_ANSWER, abstained=True, citations=[], closest=c.hits,
                       reason=reason)
 
-    best = max((float(scored.similarity[i]) for i in c.keys), default=0.0) if scored else 0.0
+    best = _closest(question, c, encode)
     reason = abstain.before_choosing(question, bool(c.keys), best, in_corpus)
     if reason:
         return abstained(reason)
@@ -78,11 +82,20 @@ def build_answer(question: str, hits: list[Hit], chunks: dict[int, Chunk], encod
     chosen = compose.choose(cands, [scored.total(x) for x in cands], scored.vectors, c.hits, anchored,
                             [scored.answers(x) for x in cands])
     if not chosen:
-        return abstained(f"it asks for a {wanted(question).value} and no excerpt close enough gives one")
+        return abstained(f"it asks for a {c.kind.value if c.kind else 'passage'} and no excerpt close enough gives one")
     points = compose.points(chosen, cands, c.hits, c.passages, speakers)
     lead = compose.lead(points)
     return Answer(question=question, answer=compose.plain_text(lead, points), abstained=False, lead=lead,
                   points=points, citations=[p.citation for p in points])
+
+
+def _closest(question: str, c: Candidates, encode: Encode) -> float:
+    """The best key sentence's cosine to the whole question: whether the corpus is near what was asked, where to
+    look included (the excerpts were scored on what is asked alone)."""
+    if not c.scored or not c.keys:
+        return 0.0
+    sims = c.scored.similarity if asked(question) == question else c.scored.vectors @ encode([question])[0]
+    return float(max(sims[i] for i in c.keys))
 
 
 def _speaker_name(speakers: Speakers, chunk: Chunk, short: str | None) -> str:

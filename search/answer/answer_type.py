@@ -55,8 +55,9 @@ _DATE = re.compile(r"\d|\b(monday|tuesday|wednesday|thursday|friday|saturday|sun
                    r"april|may|june|july|august|september|october|november|december|spring|summer|autumn|fall|winter|"
                    r"today|tomorrow|yesterday|(?:last|next|this) (?:week|month|year|quarter))\b", re.I)
 # nouns whose answer is a person, after "which/what …" or in "the name of the …"
+# ("lead" is not one: "what leads to…" is a verb; "which lead engineer…" has "engineer")
 _PEOPLE = {"person", "people", "man", "woman", "engineer", "designer", "author", "writer", "founder", "co-founder",
-           "colleague", "ceo", "cto", "cfo", "vp", "manager", "boss", "lead", "leader", "hire", "mentor", "host",
+           "colleague", "ceo", "cto", "cfo", "vp", "manager", "boss", "leader", "hire", "mentor", "host",
            "guest", "speaker", "daughter", "son", "wife", "husband"}
 # nouns whose answer is a proper name of some other kind
 _THINGS = {"company", "firm", "startup", "vendor", "provider", "customer", "client", "university", "school",

@@ -25,6 +25,7 @@ from search.answer.answer_type import Asked, Wanted, names, wanted
     ("Name the IC who co-wrote the vision doc.", Wanted.name),
     ("What was the name of the colleague the author had promoted?", Wanted.person),
     ("What does Team Topologies say about enabling teams?", None),  # "does" is no name of a team
+    ("What leads to a lord of the flies situation?", None),  # a verb, not "a lead"
     ("Who told Michael to look beneath the interfaces?", Wanted.person),
     ("Do we know who built the first prototype?", Wanted.person),
     ("Whose criticism of OKRs did the host bring up?", Wanted.person),

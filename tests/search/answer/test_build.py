@@ -363,3 +363,14 @@ def test_a_question_the_speaker_asks_takes_the_answer_that_follows():
     assert p.text.endswith(said)
     [p] = answer("What do employees want from trust?", passage(19, [(tag, "Ann", C), (said, "Ann", C)])).points
     assert p.text == tidy(tag)
+
+
+def test_where_the_question_says_to_look_does_not_choose_the_sentence():
+    """"In the episode about bread and focus, how…": the locator finds the passages (retrieval's part); the
+    sentence that answers is the one about what is asked, not the one about bread."""
+    bread = passage(22, [("We bake bread with real focus every Friday.", "Ann", C)])
+    trust = passage(23, [("Trust grows when leaders keep the promises they make.", "Ann", C)])
+    ans = answer("In the episode about bread and focus, how do leaders build trust?", bread, trust)
+    assert not ans.abstained
+    assert [p.citation.episode.id for p in ans.points] == ["ep23"]
+
