@@ -29,31 +29,38 @@ class Wanted(str, Enum):
     name = "name"
 
 
-_HEDGE = r"(?:(?:roughly|approximately|about|around|exactly|so far,?)\s+)?"
-_NUMBER_QUESTION = re.compile(
-    rf"^\s*{_HEDGE}(how (much|many|often|long|old)|what (share|percentage|percent|proportion|fraction|number|amount"
-    r"|salary|price|cost|fee|budget|revenue|valuation|headcount)|(in )?what year)\b", re.I)
+_HEDGE = r"^\s*(?:(?:roughly|approximately|about|around|exactly|so far,?)\s+)?"
 _UNIT = r"(?:seconds?|minutes?|hours?|days?|weeks?|months?|years?|decades?|quarters?|sprints?)"
-_FREQUENCY_QUESTION = re.compile(rf"^\s*{_HEDGE}how often\b", re.I)
-_YEAR_QUESTION = re.compile(r"^\s*(?:in )?what year\b", re.I)
-_DURATION_QUESTION = re.compile(rf"^\s*{_HEDGE}how (?:long\b|many {_UNIT}\b)", re.I)
-_MONEY_QUESTION = re.compile(r"\b(?:salary|price|cost|costs|fee|fees|budget|revenue|valuation|money|funding|charge|charges|"
-                             r"pay|paid|sell for|sold for|raise|raised|worth|invest|invested)\b", re.I)
-_YEAR = re.compile(r"\b(?:1[89]|20)\d\d\b|\b(?:last|this|next) year\b", re.I)
+_MONEY_WORDS = (r"salary|price|cost|costs|fee|fees|budget|revenue|valuation|money|funding|charge|charges|pay|paid|"
+                r"sell for|sold for|raise|raised|worth|invest|invested")
 _NUMBER_WORDS = (r"one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|(?:thir|four|fif|six|seven|eigh|nine)teen|"
                  r"(?:twen|thir|for|fif|six|seven|eigh|nine)ty|hundred|thousand|million|billion|half|third|quarter|dozen")
-_DURATION = re.compile(rf"\b(?:\d[\d.,]*|a|an|{_NUMBER_WORDS}|few|couple of|several|many)\s+(?:[\w-]+\s+)?{_UNIT}\b",
-                       re.I)
-_FREQUENCY = re.compile(r"\b(?:(?:bi|semi-?)?(?:daily|weekly|monthly|quarterly|yearly|annually)|hourly|every|each|once|"
-                        r"twice|times|per|a (?:day|week|month|quarter|year))\b", re.I)
-_MONEY = re.compile(r"[$€£¥]\s*\d|\d\s*(?:k|m|bn)\b|\b(?:dollars?|euros?|pounds?|bucks|cents?|grand)\b", re.I)
-_DATE_QUESTION = re.compile(r"^\s*(?:(?:on|in|by|from) )?(?:what|which) (?:day|date|month|weekday)s?\b", re.I)
-_PLACE_QUESTION = re.compile(r"^\s*where (?:is|are|was|were|does|do|did)\b.*\b(?:based|headquartered|located|situated|"
-                             r"live|lives|living|born|grow up|grew up)\b", re.I)
+# Question classes in the manner of Li & Roth's taxonomy (NUM:date, NUM:period, NUM:money, NUM:count, LOC…), read
+# from the question's opening; the first that matches decides. Persons and names follow in `wanted`.
+_OPENINGS: list[tuple[re.Pattern[str], Wanted]] = [(re.compile(pattern, re.I), kind) for pattern, kind in [
+    (rf"{_HEDGE}(?:in )?what year\b", Wanted.year),
+    (rf"{_HEDGE}how (?:long\b|many {_UNIT}\b)", Wanted.duration),
+    (rf"{_HEDGE}how often\b", Wanted.frequency),
+    (rf"{_HEDGE}(?:how much\b.*\b(?:{_MONEY_WORDS})\b|what (?:salary|price|cost|fee|budget|revenue|valuation)\b)",
+     Wanted.money),
+    (rf"{_HEDGE}(?:how (?:much|many|old)|what (?:share|percentage|percent|proportion|fraction|number|amount|"
+     r"headcount))\b", Wanted.number),
+    (r"^\s*(?:(?:on|in|by|from) )?(?:what|which) (?:day|date|month|weekday)s?\b", Wanted.date),
+    (r"^\s*where (?:is|are|was|were|does|do|did)\b.*\b(?:based|headquartered|located|situated|live|lives|living|"
+     r"born|grow up|grew up)\b", Wanted.place),
+]]
 _NUMBER = re.compile(rf"\d[\d.,]*%?|\b(?:{_NUMBER_WORDS}|percent)\b", re.I)
-_DATE = re.compile(r"\d|\b(monday|tuesday|wednesday|thursday|friday|saturday|sunday|weekends?|january|february|march|"
-                   r"april|may|june|july|august|september|october|november|december|spring|summer|autumn|fall|winter|"
-                   r"today|tomorrow|yesterday|(?:last|next|this) (?:week|month|year|quarter))\b", re.I)
+# what an answer of each kind looks like in an excerpt (numbers, places, persons and names: see `Asked.held_by`)
+_FORM = {kind: re.compile(pattern, re.I) for kind, pattern in [
+    (Wanted.year, r"\b(?:1[89]|20)\d\d\b|\b(?:last|this|next) year\b"),
+    (Wanted.duration, rf"\b(?:\d[\d.,]*|a|an|{_NUMBER_WORDS}|few|couple of|several|many)\s+(?:[\w-]+\s+)?{_UNIT}\b"),
+    (Wanted.frequency, r"\b(?:(?:bi|semi-?)?(?:daily|weekly|monthly|quarterly|yearly|annually)|hourly|every|each|"
+                       r"once|twice|times|per|a (?:day|week|month|quarter|year))\b"),
+    (Wanted.money, r"[$€£¥]\s*\d|\d\s*(?:k|m|bn)\b|\b(?:dollars?|euros?|pounds?|bucks|cents?|grand)\b"),
+    (Wanted.date, r"\d|\b(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday|weekends?|january|february|"
+                  r"march|april|may|june|july|august|september|october|november|december|spring|summer|autumn|fall|"
+                  r"winter|today|tomorrow|yesterday|(?:last|next|this) (?:week|month|year|quarter))\b"),
+]}
 # nouns whose answer is a person, after "which/what …" or in "the name of the …"
 # ("lead" is not one: "what leads to…" is a verb; "which lead engineer…" has "engineer")
 _PEOPLE = {"person", "people", "man", "woman", "engineer", "designer", "author", "writer", "founder", "co-founder",
@@ -78,18 +85,9 @@ _WHO_IS = re.compile(r"^\s*(?i:who (?:is|was|are|were)) (?:[A-Z][\w-]*\s?)++(?![
 def wanted(question: str) -> Wanted | None:
     """The kind of answer the question asks for, when it asks for a number, a date, a place or a name (else None):
     question classes in the manner of Li & Roth's (NUM, NUM:date, LOC, HUM, ENTY), by the question's opening."""
-    if _NUMBER_QUESTION.search(question):
-        if _YEAR_QUESTION.search(question):
-            return Wanted.year
-        if _DURATION_QUESTION.search(question):
-            return Wanted.duration
-        if _FREQUENCY_QUESTION.search(question):
-            return Wanted.frequency
-        return Wanted.money if _MONEY_QUESTION.search(question) else Wanted.number
-    if _DATE_QUESTION.search(question):
-        return Wanted.date
-    if _PLACE_QUESTION.search(question):
-        return Wanted.place
+    for pattern, kind in _OPENINGS:
+        if pattern.search(question):
+            return kind
     if _WHO_IS.search(question):
         return None
     if _WHO.search(question):
@@ -165,10 +163,6 @@ def _asked(word: str, question_words: list[str]) -> bool:
     """The question says this word already (Venezuela / Venezuelan: a shared stem of five letters)."""
     w = re.sub(r"['’]s$", "", word).lower()
     return any(q == w or (len(w) >= 5 and len(q) >= 5 and q[:5] == w[:5]) for q in question_words)
-
-
-_FORM = {Wanted.year: _YEAR, Wanted.duration: _DURATION, Wanted.money: _MONEY, Wanted.date: _DATE,
-         Wanted.frequency: _FREQUENCY}
 
 
 class Asked:
