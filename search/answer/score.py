@@ -23,7 +23,7 @@ from text.stems import stem_words, stems
 # fitted by bench/fit_excerpt_scorer.py (bench/results/excerpt_scorer.json), relative to the weight of meaning
 LEXICAL_WEIGHT = 0.58  # per unit of IDF-weighted question-word coverage (0 to 1)
 PASSAGE_WEIGHT = 0.14  # per standard deviation the passage's fused search score is behind the best passage's
-KIND_WEIGHT = 0.10  # when the excerpt holds the kind of answer the question asks for (a number, a date, a name…)
+KIND_WEIGHT = 0.13  # when the excerpt holds the kind of answer the question asks for (a number, a date, a name…)
 
 Encode = Callable[[list[str]], np.ndarray]
 
@@ -103,6 +103,10 @@ def score_sentences(question: str, us: list[Unit], passage_scores: list[float], 
     wanted = question_terms(question, idf) if idf is not None else {}
     terms = [{t: w for t, w in wanted.items() if t in held} for held in (set(stems(u.text)) for u in us)] \
         if wanted else [{} for _ in us]
+    if holds is not None and wanted:
+        # a number or a name answers only in a sentence about what is asked (it says one of the question's words):
+        # "Audible" in a line about audiobooks is no band's name, though it is a name
+        holds = [h and bool(t) for h, t in zip(holds, terms)]
     best = max(passage_scores, default=0.0)
     behind = np.array([best - passage_scores[u.passage] for u in us], dtype=float)
     voiced = None

@@ -51,3 +51,14 @@ def test_an_excerpt_that_holds_the_kind_of_answer_asked_for_scores_higher_by_its
     meaning, coverage, behind, kind = s.features(holding)
     assert s.total(holding) == pytest.approx(meaning + LEXICAL_WEIGHT * coverage - PASSAGE_WEIGHT * behind
                                              + KIND_WEIGHT)
+
+
+def test_the_kind_asked_for_counts_only_in_a_sentence_about_what_is_asked():
+    """"Audible" in a line about audiobooks is a name but no band's: the form must come with one of the question's
+    words."""
+    p = passage(1, [("We baked bread every Friday for eighteen months.", "Ann", C),
+                    ("Trust took eighteen months to earn.", "Ann", C)])
+    us, chunks, s = scored("how long did trust take", [1.0], p, holds=[True, True])
+    off, about = excerpt(0, 0, 0, us, chunks), excerpt(1, 1, 1, us, chunks)
+    assert not s.answers(off) and s.answers(about)
+    assert s.features(off)[3] == 0.0 and s.features(about)[3] == 1.0
