@@ -81,8 +81,9 @@ def build_answer(question: str, hits: list[Hit], chunks: dict[int, Chunk], encod
     # a question that asks for a number, a date, a place or a name is answered only by excerpts that hold one
     chosen = compose.choose(cands, [scored.total(x) for x in cands], scored.vectors, c.hits, anchored,
                             [scored.answers(x) for x in cands])
-    if not chosen:
-        return abstained(f"it asks for a {c.kind.value if c.kind else 'passage'} and no excerpt close enough gives one")
+    if not chosen:  # only a question that asks for a kind of answer can leave every excerpt out
+        return abstained(f"it asks for a {c.kind.value if c.kind else 'kind of answer'} and no excerpt close "
+                         "enough gives one")
     points = compose.points(chosen, cands, c.hits, c.passages, speakers)
     lead = compose.lead(points)
     return Answer(question=question, answer=compose.plain_text(lead, points), abstained=False, lead=lead,
