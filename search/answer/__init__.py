@@ -13,10 +13,9 @@ from typing import TYPE_CHECKING
 
 from core.models import Answer, Chunk, Hit, SentenceRole
 from search.answer import abstain, compose
-from search.answer.answer_type import Asked, Wanted
+from search.answer.answer_type import Asked
 from search.answer.abstain import NO_ANSWER, unknown_names
 from search.answer.excerpts import MIN_WORDS, Excerpt, excerpt, grow, units
-from search.answer.question import asked
 from search.answer.roles import Quotable, Speakers
 from search.answer.score import Encode, Sentences, score_sentences
 
@@ -36,7 +35,7 @@ class Candidates:
     scored: Sentences | None  # None when no sentence is quotable
     keys: list[int]  # units that may be an excerpt's key sentence
     excerpts: list[Excerpt]  # one per key, grown around it
-    kind: Wanted | None = None  # the kind of answer the question asks for (a number, a date, a name…), if any
+    asked: Asked  # what the question asks, without where it says to look, and the kind of answer it wants
 
 
 def candidates(question: str, hits: list[Hit], chunks: dict[int, Chunk], encode: Encode,
@@ -49,16 +48,16 @@ def candidates(question: str, hits: list[Hit], chunks: dict[int, Chunk], encode:
     us = units(passages, quotable)
     said_by = [_speaker_name(speakers, passages[u.passage], u.sentence.speaker) for u in us]
     about_someone = SentenceRole.introduction in quotable.roles  # a who-is question: the name is what it asks
-    what = asked(question)  # without "According to the essay on X, …": where to look is retrieval's part
-    wants = Asked(what, [p.text for p in passages])
+    # scored on what is asked, without "According to the essay on X, …": where to look is retrieval's part
+    wants = Asked(question, [p.text for p in passages])
     holds = [wants.held_by(u.text, name) for u, name in zip(us, said_by)] if wants.kind else None
-    scored = score_sentences(what, us, [h.score for h in hits], encode, idf, said_by,
+    scored = score_sentences(wants.what, us, [h.score for h in hits], encode, idf, said_by,
                              ignore_names=not about_someone, holds=holds) if us else None
     keys = [i for i, u in enumerate(us) if u.words >= MIN_WORDS or len(us) == 1]
     terms = [set(t) for t in scored.terms] if scored else []
     cands = [excerpt(*grow(k, us, scored.vectors, terms), k, us, passages) for k in keys] if scored else []
     return Candidates(hits=hits, passages=passages, said_by=said_by, scored=scored, keys=keys, excerpts=cands,
-                      kind=wants.kind)
+                      asked=wants)
 
 
 def build_answer(question: str, hits: list[Hit], chunks: dict[int, Chunk], encode: Encode,
@@ -79,11 +78,12 @@ def build_answer(question: str, hits: list[Hit], chunks: dict[int, Chunk], encod
         return abstained(reason)
     anchored = [bool(scored.terms[x.key]) for x in cands] if any(scored.terms) else None
     # a question that asks for a number, a date, a place or a name is answered only by excerpts that hold one
+    kind = c.asked.kind
     chosen = compose.choose(cands, [scored.total(x) for x in cands], scored.vectors, c.hits, anchored,
-                            [scored.answers(x) for x in cands])
+                            [scored.answers(x) for x in cands] if kind else None)
     if not chosen:  # only a question that asks for a kind of answer can leave every excerpt out
-        return abstained(f"it asks for a {c.kind.value if c.kind else 'kind of answer'} and no excerpt close "
-                         "enough gives one")
+        return abstained(f"it asks for a {kind.value if kind else 'kind of answer'} and no excerpt close enough "
+                         "gives one")
     points = compose.points(chosen, cands, c.hits, c.passages, speakers)
     lead = compose.lead(points)
     return Answer(question=question, answer=compose.plain_text(lead, points), abstained=False, lead=lead,
@@ -95,7 +95,7 @@ def _closest(question: str, c: Candidates, encode: Encode) -> float:
     look included (the excerpts were scored on what is asked alone)."""
     if not c.scored or not c.keys:
         return 0.0
-    sims = c.scored.similarity if asked(question) == question else c.scored.vectors @ encode([question])[0]
+    sims = c.scored.similarity if c.asked.what == question else c.scored.vectors @ encode([question])[0]
     return float(max(sims[i] for i in c.keys))
 
 

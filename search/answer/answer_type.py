@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from enum import Enum
 from functools import lru_cache
 
+from search.answer.question import asked
 from text.nlp import stop_words
 
 
@@ -166,14 +167,16 @@ def _asked(word: str, question_words: list[str]) -> bool:
 
 
 class Asked:
-    """What a question asks for (`kind`, None when it asks for neither a number nor a name), and whether a text
-    holds an answer of that kind that the question does not already give (a place is a name).
+    """What a question asks: `what`, the question without a leading locator (search.answer.question), and `kind`,
+    the kind of answer it asks for (None when it asks for neither a number nor a name); and whether a text holds
+    an answer of that kind that the question does not already give (a place is a name).
     `passages`: the retrieved texts, for the words they also write in lower case."""
 
     def __init__(self, question: str, passages: Iterable[str]):
-        self.kind = wanted(question)
-        self._words = [w.lower() for w in _WORD.findall(question)]
-        self._numbers = {m.group(0).lower() for m in _NUMBER.finditer(question)}
+        self.what = asked(question)
+        self.kind = wanted(self.what)
+        self._words = [w.lower() for w in _WORD.findall(self.what)]
+        self._numbers = {m.group(0).lower() for m in _NUMBER.finditer(self.what)}
         self._lowercase = {w for p in passages for w in _WORD.findall(p) if w.islower()} \
             if self.kind in (Wanted.place, Wanted.person, Wanted.name) else set()
 

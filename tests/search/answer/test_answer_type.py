@@ -93,3 +93,8 @@ def test_years_sums_lengths_of_time_and_frequencies_have_their_own_forms():
 
 def test_any_text_answers_a_question_that_asks_for_no_kind():
     assert held("What does Maria say about trust?", "Trust is earned.")
+
+
+def test_the_kind_is_read_after_where_the_question_says_to_look():
+    asked = Asked("According to the remote-work essay, how often should the team meet?", ())
+    assert asked.what == "how often should the team meet?" and asked.kind == Wanted.frequency
