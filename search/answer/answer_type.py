@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from enum import Enum
 from functools import lru_cache
 
-from search.answer.question import asked
+from search.answer.question import asked, the_ask
 from text.nlp import stop_words
 
 
@@ -30,7 +30,8 @@ class Wanted(str, Enum):
     name = "name"
 
 
-_HEDGE = r"^\s*(?:(?:roughly|approximately|about|around|exactly|so far,?)\s+)?"
+# a question may open with a preposition ("For how much money…", "At what age…") or a hedge ("Roughly how many…")
+_HEDGE = r"^\s*(?:(?:for|at|in|on|by|to|from|with)\s+)?(?:(?:roughly|approximately|about|around|exactly|so far,?)\s+)?"
 _UNIT = r"(?:seconds?|minutes?|hours?|days?|weeks?|months?|years?|decades?|quarters?|sprints?)"
 _MONEY_WORDS = (r"salary|price|cost|costs|fee|fees|budget|revenue|valuation|money|funding|charge|charges|pay|paid|"
                 r"sell for|sold for|raise|raised|worth|invest|invested")
@@ -39,13 +40,13 @@ _NUMBER_WORDS = (r"one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelv
 # Question classes in the manner of Li & Roth's taxonomy (NUM:date, NUM:period, NUM:money, NUM:count, LOC…), read
 # from the question's opening; the first that matches decides. Persons and names follow in `wanted`.
 _OPENINGS: list[tuple[re.Pattern[str], Wanted]] = [(re.compile(pattern, re.I), kind) for pattern, kind in [
-    (rf"{_HEDGE}(?:in )?what year\b", Wanted.year),
+    (rf"{_HEDGE}(?:what|which) year\b", Wanted.year),
     (rf"{_HEDGE}how (?:long\b|many {_UNIT}\b)", Wanted.duration),
     (rf"{_HEDGE}how often\b", Wanted.frequency),
     (rf"{_HEDGE}(?:how much\b.*\b(?:{_MONEY_WORDS})\b|what (?:salary|price|cost|fee|budget|revenue|valuation)\b)",
      Wanted.money),
     (rf"{_HEDGE}(?:how (?:much|many|old)|what (?:share|percentage|percent|proportion|fraction|number|amount|"
-     r"headcount))\b", Wanted.number),
+     r"headcount|age))\b", Wanted.number),
     (r"^\s*(?:(?:on|in|by|from) )?(?:what|which) (?:day|date|month|weekday)s?\b", Wanted.date),
     (r"^\s*where (?:is|are|was|were|does|do|did)\b.*\b(?:based|headquartered|located|situated|live|lives|living|"
      r"born|grow up|grew up)\b", Wanted.place),
@@ -77,8 +78,10 @@ _WHO = re.compile(r"^\s*(?:(?:do we know|can you tell me|does anyone say)\s+)?(?
 # words may stand before the noun ("which venture capital firms"), not words such as "does the"
 _WHICH = re.compile(r"^\s*(?:(?:at|in|on|from|for|to|with|by|of)\s+)?(?:which|what)\s+(?P<rest>.*)", re.I)
 _NAME_THE = re.compile(r"^\s*name\s+(?:the|a|an|one|two|three|all|some)\s+(?P<rest>.*)", re.I)
-_NAME_OF = re.compile(r"\bnames? of\s+(?:the |a |an |two |three |[A-Z][\w’']*(?:\s[A-Z][\w’']*)*['’]s )?(?P<rest>.*)",
+_NAME_OF = re.compile(r"\b(?:names?|titles?) of\s+(?:the |a |an |two |three |[A-Z][\w’']*(?:\s[A-Z][\w’']*)*['’]s )?(?P<rest>.*)",
                       re.I)
+# "What was that designer's name?", "…and what is her name?": a person's name when the owner is one
+_OWNERS_NAME = re.compile(r"\b(?:(?P<owner>[\w-]+)['’]s|his|her|their) (?:full |first |last )?names?\s*\??\s*$", re.I)
 # "who is Armstrong (at Stellafai)?" asks for a description; "who is Michael Galloway's boss?" for a person
 _WHO_IS = re.compile(r"^\s*(?i:who (?:is|was|are|were)) (?:[A-Z][\w-]*\s?)++(?!['’]s)")
 
@@ -93,6 +96,10 @@ def wanted(question: str) -> Wanted | None:
         return None
     if _WHO.search(question):
         return Wanted.person
+    owner = _OWNERS_NAME.search(question)
+    if owner:
+        noun = _head_noun(owner.group("owner")) if owner.group("owner") else "person"
+        return Wanted.person if noun in _PEOPLE else Wanted.name
     for pattern, named in ((_WHICH, False), (_NAME_THE, True), (_NAME_OF, True)):
         m = pattern.search(question)
         if m:
@@ -174,7 +181,7 @@ class Asked:
 
     def __init__(self, question: str, passages: Iterable[str]):
         self.what = asked(question)
-        self.kind = wanted(self.what)
+        self.kind = wanted(the_ask(self.what))  # "…set Disneyland's purpose. What was his name?": the last one
         self._words = [w.lower() for w in _WORD.findall(self.what)]
         self._numbers = {m.group(0).lower() for m in _NUMBER.finditer(self.what)}
         self._lowercase = {w for p in passages for w in _WORD.findall(p) if w.islower()} \

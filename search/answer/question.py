@@ -5,6 +5,10 @@ essay on asking for help") and then asks ("how does trust between teammates get 
 question: the locator finds the document. Choosing the sentence that answers uses only what is asked: inside the
 right document, every sentence is near the locator's words ("help", "asking"), so they say nothing about which
 one answers. A frame that sets a scene ("When hiring engineers, how…") is part of what is asked and stays.
+
+A question may also set its scene in sentences of its own before the one that asks ("Michael Galloway mentions a
+French designer who set Disneyland's purpose. What was that designer's name?"): the scene stays part of what is
+asked (it says which passage and which moment), but the kind of answer wanted is read from the sentence that asks.
 """
 from __future__ import annotations
 
@@ -13,7 +17,8 @@ import re
 # "According to X, …", "In the episode with Y, …", "From Z's notes, …", up to the comma before the question word
 # (not "In what year, roughly, did…", which asks from its first word)
 _LOCATOR = re.compile(r"^\s*(?:according to|in|from)\s+(?!(?:what|which|whose|how)\b)[^?]{8,}?,\s+"
-                      r"(?=(?:what|how|why|who|whom|whose|which|where|when|does|did|do|is|was|are|were|can|should)\b)",
+                      r"(?=(?:(?:in|at|on|for|from|by|with|to) )?"  # "…, in what year was it founded?"
+                      r"(?:what|how|why|who|whom|whose|which|where|when|does|did|do|is|was|are|were|can|should)\b)",
                       re.I)
 
 
@@ -21,3 +26,11 @@ def asked(question: str) -> str:
     """The question without a leading locator (the whole question when it has none)."""
     m = _LOCATOR.search(question)
     return question[m.end():] if m else question
+
+
+def the_ask(question: str) -> str:
+    """The sentence that asks: the last of a question that sets its scene in sentences before it."""
+    from text.sentences import split_sentences
+
+    parts = [p.strip() for p in split_sentences(question.strip()) if p.strip()]
+    return parts[-1] if len(parts) > 1 and parts[-1].endswith("?") else question

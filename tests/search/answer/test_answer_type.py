@@ -41,6 +41,14 @@ from search.answer.answer_type import Asked, Wanted, names, wanted
     ("who was Maria before Red Hat?", None),
     ("What does Maria say about trust?", None),
     ("Which matters more, trust or speed?", None),
+    # a preposition before the question word, "which year", an age, a title, "X's name"
+    ("In which year did Maria move back to Caracas?", Wanted.year),
+    ("For how much money did Michael sell his startup?", Wanted.money),
+    ("At what age did the author drop out of school?", Wanted.number),
+    ("What is the title of Alexis's upcoming book?", Wanted.name),
+    ("What was that designer's name?", Wanted.person),
+    ("And what is her name?", Wanted.person),
+    ("What is the company's full name?", Wanted.name),
 ])
 def test_what_a_question_asks_for(question, kind):
     assert wanted(question) == kind
@@ -98,3 +106,13 @@ def test_any_text_answers_a_question_that_asks_for_no_kind():
 def test_the_kind_is_read_after_where_the_question_says_to_look():
     asked = Asked("According to the remote-work essay, how often should the team meet?", ())
     assert asked.what == "how often should the team meet?" and asked.kind == Wanted.frequency
+
+
+def test_the_kind_is_read_from_the_sentence_that_asks():
+    # the scene is set in a sentence of its own; the last one asks for a name, which the passage does not give
+    q = "Michael Galloway mentions a French designer who set Disneyland's purpose. What was that designer's name?"
+    wants = Asked(q, ["he was a French designer, I think, that helped establish the purpose for Disneyland"])
+    assert wants.kind == Wanted.person
+    assert not wants.held_by("The name is gonna slip my mind, but he was a French designer at Disneyland.",
+                             "Michael Galloway")
+    assert wants.held_by("That was Marc Davis, a French designer.", "Michael Galloway")
