@@ -13,6 +13,7 @@ from search.lock import ingest_lock
 from core.models import Answer, Chunk, Episode, Filters, Hit, IngestReport, Stats, Kind
 from core.settings import Settings, get_settings
 from search.answer import Speakers, build_answer, with_generation
+from search.answer.roles import who_they_are
 from search.embedding import Embedder, get_embedder, resolve_precision
 from search.backend import Backend, make_backend
 from search.retrieval import Mode, Retriever
@@ -162,7 +163,20 @@ class KnowledgeBase:
             # the spoken search's scores are on its own scale; a passage it adds ranked below the last of `hits`
             floor = hits[-1].score if hits else 0.0
             hits += [h.model_copy(update={"score": min(h.score, floor)}) for h in spoken if h.chunk_id not in seen]
+        hits += self._introductions(question, hits)
         return hits, self.backend.reader.chunks([h.chunk_id for h in hits], sentences=True)
+
+    def _introductions(self, question: str, hits: list[Hit]) -> list[Hit]:
+        """For "Who is Bella?": where Bella introduces herself, if search did not find it (every passage of hers
+        says her name as its speaker, so her own introduction need not rank first)."""
+        name = who_they_are(question)
+        if not name:
+            return []
+        seen, floor = {h.chunk_id for h in hits}, min((h.score for h in hits), default=0.0)
+        ids = [cid for p in self.speakers().named_in(name)
+               for cid in self.store.introductions(p.episode_id, p.short, p.full or p.short)[:1] if cid not in seen]
+        chunks = self.backend.reader.chunks(list(dict.fromkeys(ids)))
+        return [to_hit(chunks[cid], floor) for cid in dict.fromkeys(ids) if cid in chunks]
 
     def speakers(self) -> Speakers:
         return Speakers.of(self.store.speaker_profiles())

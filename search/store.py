@@ -176,12 +176,27 @@ class Store:
             for r in self.db.execute("SELECT id, speakers, meta FROM episodes"):
                 meta = json.loads(r["meta"])
                 roles, parts = meta.get("roles", {}), meta.get("speaker_roles", {})
+                names = json.loads(r["speakers"])  # short -> full, where a reader learnt full names
+                names.update({name: name for name in parts if name not in names})  # else the name as labelled
                 out += [SpeakerProfile(episode_id=r["id"], short=short, full=full, role=roles.get(short),
                                        part=parts.get(short))
-                        for short, full in json.loads(r["speakers"]).items()]
+                        for short, full in names.items()]
             return out
 
         return self._cached("profiles", read)
+
+    def introductions(self, episode_id: str, speaker: str, name: str) -> list[int]:
+        """The chunks of this episode that say who a speaker is: where they introduce themselves, then where someone
+        introduces them by name ("…we welcome Maria Bracho, CTO for LATAM"), then where the write-up names them."""
+        q = ("SELECT s.chunk_id, MIN(CASE WHEN s.role = :intro AND s.speaker = :speaker THEN 0"
+             " WHEN s.role = :intro THEN 1 ELSE 2 END) AS how"
+             " FROM sentences s JOIN chunks c ON c.id = s.chunk_id WHERE c.episode_id = :episode"
+             " AND ((s.role = :intro AND (s.speaker = :speaker OR instr(substr(c.text, s.start + 1, s.end - s.start),"
+             " :name) > 0)) OR (c.kind = :summary AND instr(substr(c.text, s.start + 1, s.end - s.start), :name) > 0))"
+             " GROUP BY s.chunk_id ORDER BY how, s.chunk_id")
+        args = {"intro": SentenceRole.introduction.value, "speaker": speaker, "name": name, "episode": episode_id,
+                "summary": Kind.summary.value}
+        return [r[0] for r in self.db.execute(q, args)]
 
     def full_names(self) -> dict[str, dict[str, str]]:
         return {r["id"]: json.loads(r["speakers"]) for r in self.db.execute("SELECT id, speakers FROM episodes")}

@@ -4,6 +4,10 @@
 
 The default answer is extractive and offline: a lead line and a few key points, each one contiguous excerpt of
 whole content sentences, attributed inline to who said it, in which episode, when.
+
+A question that asks only who someone is ("Who is Tamar?") is answered by the excerpt that introduces them (their
+own introduction, else the host's, else the write-up naming them): a name shares few words with an introduction,
+so the closeness test that makes other questions abstain does not apply to it.
 """
 from __future__ import annotations
 
@@ -11,11 +15,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from core.models import Answer, Chunk, Hit, SentenceRole
+from core.models import Answer, Chunk, Hit, Kind, SentenceRole
 from search.answer import abstain, compose
 from search.answer.answer_type import Asked
 from search.answer.abstain import NO_ANSWER, unknown_names
-from search.answer.excerpts import MIN_WORDS, Excerpt, excerpt, grow, units
+from search.answer.excerpts import MIN_WORDS, Excerpt, Unit, excerpt, grow, units
 from search.answer.roles import Quotable, Speakers
 from search.answer.score import Encode, Sentences, score_sentences
 
@@ -36,6 +40,7 @@ class Candidates:
     keys: list[int]  # units that may be an excerpt's key sentence
     excerpts: list[Excerpt]  # one per key, grown around it
     asked: Asked  # what the question asks, without where it says to look, and the kind of answer it wants
+    says_who: list[int]  # per excerpt, for "who is X?": 3 X introduces themselves, 2 is introduced, 1 write-up, 0
 
 
 def candidates(question: str, hits: list[Hit], chunks: dict[int, Chunk], encode: Encode,
@@ -56,8 +61,9 @@ def candidates(question: str, hits: list[Hit], chunks: dict[int, Chunk], encode:
     keys = [i for i, u in enumerate(us) if u.words >= MIN_WORDS or len(us) == 1]
     terms = [set(t) for t in scored.terms] if scored else []
     cands = [excerpt(*grow(k, us, scored.vectors, terms), k, us, passages) for k in keys] if scored else []
+    says_who = [_says_who(x, us, said_by, hits, quotable) if about_someone else 0 for x in cands]
     return Candidates(hits=hits, passages=passages, said_by=said_by, scored=scored, keys=keys, excerpts=cands,
-                      asked=wants)
+                      asked=wants, says_who=says_who)
 
 
 def build_answer(question: str, hits: list[Hit], chunks: dict[int, Chunk], encode: Encode,
@@ -72,6 +78,8 @@ def build_answer(question: str, hits: list[Hit], chunks: dict[int, Chunk], encod
         return Answer(question=question, answer=NO_ANSWER, abstained=True, citations=[], closest=c.hits,
                       reason=reason)
 
+    if any(c.says_who):  # "Who is Tamar?": her introduction answers it, however few words the question has
+        return _answer(question, _best_introduction(c), c, speakers)
     best = _closest(question, c, encode)
     reason = abstain.before_choosing(question, bool(c.keys), best, in_corpus)
     if reason:
@@ -84,10 +92,34 @@ def build_answer(question: str, hits: list[Hit], chunks: dict[int, Chunk], encod
     if not chosen:  # only a question that asks for a kind of answer can leave every excerpt out
         return abstained(f"it asks for a {kind.value if kind else 'kind of answer'} and no excerpt close enough "
                          "gives one")
-    points = compose.points(chosen, cands, c.hits, c.passages, speakers)
+    return _answer(question, chosen, c, speakers)
+
+
+def _answer(question: str, chosen: list[int], c: Candidates, speakers: Speakers) -> Answer:
+    points = compose.points(chosen, c.excerpts, c.hits, c.passages, speakers)
     lead = compose.lead(points)
     return Answer(question=question, answer=compose.plain_text(lead, points), abstained=False, lead=lead,
                   points=points, citations=[p.citation for p in points])
+
+
+def _says_who(x: Excerpt, us: list[Unit], said_by: list[str], hits: list[Hit], quotable: Quotable) -> int:
+    """How well an excerpt says who the person asked about is: 3 where they introduce themselves, 2 where someone
+    introduces them by name, 1 where the episode's write-up names them, else 0."""
+    best = 0
+    for i in range(x.first, x.last + 1):
+        u = us[i]
+        if u.sentence.role == SentenceRole.introduction:
+            best = max(best, 3 if quotable.introduces(said_by[i]) else 2 * quotable.introduces(u.text))
+        elif hits[u.passage].kind == Kind.summary:
+            best = max(best, int(quotable.introduces(u.text)))
+    return best
+
+
+def _best_introduction(c: Candidates) -> list[int]:
+    """The excerpt that best says who the person asked about is: their own introduction first, then someone else's,
+    then the write-up; among equals, the best scored. One point: who they are is one answer, and the host
+    introduces themselves in every episode."""
+    return [max(range(len(c.excerpts)), key=lambda j: (c.says_who[j], c.scored.total(c.excerpts[j])))]
 
 
 def _closest(question: str, c: Candidates, encode: Encode) -> float:

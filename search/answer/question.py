@@ -28,9 +28,17 @@ def asked(question: str) -> str:
     return question[m.end():] if m else question
 
 
+# a question's sentences: split where one ends and a capital starts the next (not spaCy's sentencizer: `kb ask` does
+# not load spaCy, 1-2 s, for a line the user typed)
+_NEXT_SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[\"“‘'(]?[A-Z])")
+
+
+_ASKS = re.compile(r"(?:what|which|who|whom|whose|how|when|where|why|is|are|was|were|does|do|did|can|could|should|"
+                   r"would|will|has|have|in|on|at|for|from|by|to|with|and|so|name)\b", re.I)
+
+
 def the_ask(question: str) -> str:
     """The sentence that asks: the last of a question that sets its scene in sentences before it."""
-    from text.sentences import split_sentences
-
-    parts = [p.strip() for p in split_sentences(question.strip()) if p.strip()]
-    return parts[-1] if len(parts) > 1 and parts[-1].endswith("?") else question
+    parts = [p.strip() for p in _NEXT_SENTENCE.split(question.strip()) if p.strip()]
+    last = parts[-1]
+    return last if len(parts) > 1 and last.endswith("?") and _ASKS.match(last) else question  # not "…Dr. Smith say?"

@@ -17,6 +17,14 @@ from search.query import SpeakerProfile, query_terms
 # when nothing follows but "at <org>" or "for a living" ("what did X do when lockdown hit" asks what they did)
 _ABOUT_SOMEONE = re.compile(r"^\s*(who (is|was|are)|who's|what (is|was|does|did) \w+(?: \w+)?(?:'s|’s)? "
                             r"(role|job|title|position|do(?=\s*(?:\?|$)|\s+(?:at|for a living)\b)))", re.I)
+# the person a question asks about when it asks only who they are: "Who is Tamar?", "Who is Maria, the CTO?", "What
+# does Michael Galloway do?", "What is Tim's role?" (not "Who is the CEO of Box…", "What was Bella's title at Google?")
+_NAME = r"[A-Z][\w’'-]*(?:\s+[A-Z][\w’'-]*)?"
+_WHO_THEY_ARE = re.compile(rf"^\s*(?:(?i:who(?:'s|’s|\s+is|\s+was|\s+are))\s+(?P<who>{_NAME})\s*(?:[?,.]|$)"
+                           rf"|(?i:what\s+(?:is|was|does|did))\s+(?P<what>{_NAME})"
+                           r"(?:['’]s\s+(?i:role|job|title|position)|\s+do)\s*(?:\?|$))")
+# "who is Michael Galloway's boss?" asks about someone else: the boss
+_SOMEONE_ELSES = re.compile(r"^\s*(?:who (?:is|was|are)|who's)\s+(?:[\w-]+\s+){0,3}?[\w-]+['’]s\s+\w", re.I)
 
 
 @dataclass
@@ -39,11 +47,27 @@ class Speakers:
     def has_guests(self, episode_id: str) -> bool:
         return episode_id in self.with_guests
 
+    def named_in(self, question: str) -> list[SpeakerProfile]:
+        """The speakers the question names (by a word of their full name: "Who is Tamar?")."""
+        words = set(query_terms(question))
+        return [p for p in self.profiles.values() if p.full and words & set(query_terms(p.full))]
+
+
+def who_they_are(question: str) -> str | None:
+    """The name of the person the question asks about, when all it asks is who they are."""
+    m = _WHO_THEY_ARE.search(question)
+    return (m.group("who") or m.group("what")) if m else None
+
+
+def about_someone(question: str) -> bool:
+    """Whether the question asks who someone is ("Who is Tamar?", "What does Maria do?", "What is Tim's role?")."""
+    return bool(_ABOUT_SOMEONE.search(question)) and not _SOMEONE_ELSES.search(question)
+
 
 def admissible(question: str) -> set[SentenceRole]:
     """Sentence roles an answer to this question may quote: content, and introductions for "who is" questions."""
     roles = {SentenceRole.content}
-    if _ABOUT_SOMEONE.search(question):
+    if about_someone(question):
         roles.add(SentenceRole.introduction)
     return roles
 
@@ -52,8 +76,10 @@ class Quotable:
     """Whether a sentence of a passage may be quoted in the answer to one question."""
 
     def __init__(self, question: str, speakers: Speakers):
+        self.question = question
         self.roles = admissible(question)
         self.speakers = speakers
+        self._people: set[str] | None = None
         self.named = set(query_terms(question))
         self._hosts: dict[str, bool] = {}
 
@@ -63,10 +89,22 @@ class Quotable:
         profile = self.speakers.get(chunk.episode_id, sentence.speaker)
         if profile is None or profile.part != SpeakerRole.host.value:
             return True
-        return self._names(profile.full) or not self.speakers.has_guests(chunk.episode_id)
+        return (self.names(profile.full) or not self.speakers.has_guests(chunk.episode_id)
+                or (sentence.role == SentenceRole.introduction and self.introduces(chunk.sentence_text(sentence))))
 
-    def _names(self, full_name: str) -> bool:
-        """Whether the question names this host (worked out once per host, not per sentence)."""
+    def introduces(self, text: str) -> bool:
+        """Whether the text names a person the question asks about ("Who is Maria?": "…we welcome Maria Bracho, CTO
+        for LATAM at Red Hat", the host's words, may be quoted)."""
+        if SentenceRole.introduction not in self.roles:
+            return False
+        if self._people is None:
+            name = who_they_are(self.question)
+            self._people = {w for p in self.speakers.named_in(name) for w in query_terms(p.full)} \
+                & set(query_terms(name)) if name else set()
+        return bool(self._people & set(query_terms(text)))
+
+    def names(self, full_name: str) -> bool:
+        """Whether the question names this person (worked out once per person, not per sentence)."""
         if full_name not in self._hosts:
             self._hosts[full_name] = bool(self.named & set(query_terms(full_name)) - {"host"})
         return self._hosts[full_name]

@@ -45,3 +45,35 @@ def test_spoken_passages_added_to_an_answer_rank_below_the_search_they_missed(tm
     hits, _ = kb.answer_passages("how is trust built?")
     assert [h.chunk_id for h in hits] == [*range(1, 9), 20, 21]
     assert [h.score for h in hits[8:]] == [2.0, 0.5]  # capped at the 8th passage's 2.0; a lower score stays
+
+
+INTERVIEW_MD = """# Trust at scale with Maria Bracho
+
+**Alexis Monville:** Welcome to the show. I'm your host, Alexis Monville, and today I welcome Maria Bracho.
+
+**Maria Bracho:** Thank you for having me. I am Maria Bracho and I lead technology for Latin America at Red Hat.
+
+**Alexis Monville:** How do you build trust with a new team?
+
+**Maria Bracho:** Trust is built slowly, one kept promise at a time. You show up every week and do what you said.
+"""
+
+
+def test_who_is_finds_the_introduction_and_names_the_part_of_a_speaker_labelled_in_full(tmp_path):
+    """A Markdown transcript labels speakers by full name and has no name table: its speakers are still known (with
+    the part ingest inferred), and "Who is Maria?" is answered by her introduction, which retrieval need not rank:
+    every passage of hers carries her name."""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "trust-with-maria.md").write_text(INTERVIEW_MD, encoding="utf-8")
+    kb = KnowledgeBase(Settings(data_dir=tmp_path / "d", model="fake"))
+    kb.ingest([corpus])
+    maria = kb.speakers().get("trust-with-maria", "Maria Bracho")
+    assert maria is not None and maria.part == "guest"
+    intro = kb.store.introductions("trust-with-maria", "Maria Bracho", "Maria Bracho")
+    assert [h.chunk_id for h in kb._introductions("Who is Maria?", [])] == intro[:1] and intro
+    assert kb._introductions("Who is the CEO of Red Hat?", []) == []
+    answer = kb.ask("Who is Maria?")
+    assert not answer.abstained
+    assert answer.points[0].text == "I am Maria Bracho and I lead technology for Latin America at Red Hat."
+    assert "Maria Bracho (guest)" in answer.answer

@@ -10,7 +10,7 @@ from core.models import Chunk, EpisodeRef, Hit, Kind, Sentence, SentenceRole as 
 from search.answer import NO_ANSWER, Speakers, build_answer, unknown_names
 from search.answer import compose
 from search.answer.excerpts import CONTEXT_WORDS, MAX_WORDS, Excerpt, tidy
-from search.answer.roles import admissible
+from search.answer.roles import admissible, who_they_are
 from search.answer.score import without_names
 from search.query import SpeakerProfile
 
@@ -106,6 +106,41 @@ def test_who_is_questions_may_quote_an_introduction():
     intro = passage(3, [("I am Maria and my role is to lead trust and hiring at Red Hat.", "Maria", R.introduction)])
     assert answer("How does Maria do trust and hiring?", intro).abstained
     assert not answer("Who is Maria, the trust and hiring lead?", intro).abstained
+
+
+def test_who_someone_is_is_answered_by_their_introduction_however_few_words_the_question_has():
+    # "Who is Maria?" shares no topic with anything: the closeness test alone abstained on it
+    ans = answer("Who is Maria?", INTERVIEW, speakers=SPEAKERS)
+    assert not ans.abstained and len(ans.points) == 1
+    assert ans.points[0].text == "I am Maria and I talk about trust."
+    assert ans.points[0].citation.speaker_name == "Maria Bracho"
+    # a question about someone else ("Who is Maria's boss?") is not answered with her introduction
+    assert "I am Maria" not in answer("Who is Maria Bracho's boss?", INTERVIEW, speakers=SPEAKERS).answer
+
+
+def test_without_their_own_introduction_the_hosts_or_the_write_ups_says_who_they_are():
+    hosted = passage(1, [("Today I welcome Maria Bracho, CTO for Latin America at Red Hat.", "Alexis", R.introduction),
+                         ("Trust grows when you keep the small promises you make.", "Maria", C)])
+    ans = answer("Who is Maria Bracho?", hosted, speakers=SPEAKERS)
+    assert [p.text for p in ans.points] == ["Today I welcome Maria Bracho, CTO for Latin America at Red Hat."]
+    # the host's introduction of someone else is still not quoted
+    assert answer("Who is Maria Bracho?", passage(1, [("Today I welcome Ann, a baker who talks about trust.",
+                                                      "Alexis", R.introduction)]), speakers=SPEAKERS).abstained
+    write_up = passage(2, [("In this episode I spoke with Maria Bracho, CTO for Latin America at Red Hat.", None, C),
+                           ("We talked about trust and promises.", None, C)], kind=Kind.summary)
+    ans = answer("Who is Maria?", hosted, write_up, speakers=SPEAKERS)
+    assert ans.points[0].text.startswith("Today I welcome")  # an introduction before the write-up's mention
+    ans = answer("Who is Maria?", write_up, speakers=SPEAKERS)
+    assert ans.points[0].text.startswith("In this episode I spoke with Maria Bracho")
+
+
+@pytest.mark.parametrize("question, name", [
+    ("Who is Tamar?", "Tamar"), ("who is Tamar Bercovici?", "Tamar Bercovici"), ("Who is Maria, the CTO?", "Maria"),
+    ("What does Michael Galloway do?", "Michael Galloway"), ("What is Tim's role?", "Tim"),
+    ("Who is the CEO of Box?", None), ("Who is Michael Galloway's boss?", None),
+    ("What was Bella's job title at Google?", None), ("What did Bruce do when lockdown hit?", None)])
+def test_the_person_a_question_asks_about_when_it_asks_only_who_they_are(question, name):
+    assert who_they_are(question) == name
 
 
 @pytest.mark.parametrize("question, about_someone", [

@@ -28,6 +28,7 @@ def test_a_leading_locator_is_not_part_of_what_is_asked(question, rest):
     ("One critic looks up the company. What range does Crunchbase give?", "What range does Crunchbase give?"),
     ("What did Maria say about trust?", "What did Maria say about trust?"),
     ("Name the tool. It is in the README.", "Name the tool. It is in the README."),  # the last sentence asks nothing
+    ("What did Dr. Smith say about trust?", "What did Dr. Smith say about trust?"),  # an abbreviation, one sentence
 ])
 def test_the_sentence_that_asks_is_the_last_of_a_question_that_sets_a_scene(question, ask):
     assert the_ask(question) == ask
