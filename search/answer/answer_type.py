@@ -94,8 +94,8 @@ def wanted(question: str) -> Wanted | None:
             return kind
     if _WHO_IS.search(question):
         return None
-    if _WHO.search(question):
-        return Wanted.person
+    if _WHO.search(question):  # "whose turnaround…" may be a company's: whose asks for any name
+        return Wanted.name if re.match(r"^\s*whose\b", question, re.I) else Wanted.person
     owner = _OWNERS_NAME.search(question)
     if owner:
         noun = _head_noun(owner.group("owner")) if owner.group("owner") else "person"
@@ -200,7 +200,32 @@ class Asked:
             return True
         found = [n for n in names(text, self._lowercase) if not _asked(n, self._words)]
         if self.kind == Wanted.person:
-            found = [n for n in found if not n.isupper()]  # CTO, VP, HR: titles and terms, not people
+            found = [n for n in people(text, self._lowercase) if not any(_asked(w, self._words) for w in n.split())]
             if speaker and not any(_asked(part, self._words) for part in speaker.split()):
                 found.append(speaker)
         return bool(found)
+
+
+_PLACE_BEFORE = re.compile(r"\b(?:at|in|from|for|of|on|by|via|into|across|within|inside|joined|left)\s+(?:the\s+)?$", re.I)
+_CAMEL = re.compile(r"[a-z][A-Z]")  # HashiCorp, GitHub: companies and products
+
+
+def people(text: str, lowercase: set[str]) -> list[str]:
+    """People's names in running text, without a tagger: names in a row ("David Filo", "Momofuku Ando"), or one name
+    where a person stands ("Priya built it") rather than a company or a place ("at Yahoo", "joined Netflix",
+    "HashiCorp"). Titles and terms in capitals (CTO, VP) are no one's name."""
+    kept = set(names(text, lowercase))
+    runs: list[list[re.Match[str]]] = []
+    for m in _WORD.finditer(text):
+        if m.group(0) not in kept or m.group(0).isupper():
+            continue
+        if runs and not text[runs[-1][-1].end():m.start()].strip():
+            runs[-1].append(m)
+        else:
+            runs.append([m])
+    out = []
+    for run in runs:
+        word = run[0].group(0)
+        if len(run) >= 2 or not (_CAMEL.search(word) or _PLACE_BEFORE.search(text[:run[0].start()])):
+            out.append(" ".join(m.group(0) for m in run))
+    return out

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from search.answer.answer_type import Asked, Wanted, names, wanted
+from search.answer.answer_type import Asked, Wanted, names, people, wanted
 
 
 @pytest.mark.parametrize("question, kind", [
@@ -28,7 +28,7 @@ from search.answer.answer_type import Asked, Wanted, names, wanted
     ("What leads to a lord of the flies situation?", None),  # a verb, not "a lead"
     ("Who told Michael to look beneath the interfaces?", Wanted.person),
     ("Do we know who built the first prototype?", Wanted.person),
-    ("Whose criticism of OKRs did the host bring up?", Wanted.person),
+    ("Whose criticism of OKRs did the host bring up?", Wanted.name),  # "whose turnaround…" may be a company's
     ("Who is the CEO of Box?", Wanted.person),
     ("Who is Michael Galloway's current boss?", Wanted.person),
     ("What is the name of Maria Bracho's daughter?", Wanted.person),
@@ -79,6 +79,15 @@ def test_a_person_is_a_name_or_who_says_it_but_not_a_title():
     assert held(q, "Our CTO and one engineer built it in a week.", "Tim Beattie")
     assert held(q, "Priya built it in a week.")
     assert not held("Who hired Tim Beattie?", "It was a week.", "Tim Beattie")
+    # a company or a place is no one's name: "who is his boss?" is not answered by where the boss works
+    assert not held("Who is Michael's boss?", "My current boss at HashiCorp was also part of that crew at Yahoo.")
+    assert not held("Who was the new VP?", "We had a new VP at Netflix and we presented our strategy.")
+    assert held("Who was the new VP?", "We had a new VP, Jane Doe, and we presented our strategy.")
+
+
+def test_people_are_names_in_a_row_or_one_name_where_a_person_stands():
+    assert people("I stood behind David Filo at Yahoo. Priya built it. I joined Netflix. HashiCorp grew.",
+                  set()) == ["David Filo", "Priya"]
 
 
 def test_numbers_the_question_does_not_already_say():
