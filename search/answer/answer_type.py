@@ -73,6 +73,8 @@ _THINGS = {"company", "firm", "startup", "vendor", "provider", "customer", "clie
            "college", "country", "city", "language", "tool", "book", "product", "framework", "database", "team",
            "organisation", "organization", "conference", "podcast", "show", "brand", "publisher", "consultancy",
            "agency", "investor", "game", "app"}
+# a question that asks two things is not answered by the form of one ("…, and why…", "… and how did it end?")
+_SECOND_QUESTION = re.compile(r"\w[,;]?\s+and\s+(?:why|how|what|who|whom|where|when|which|whether)\b", re.I)
 _WHO = re.compile(r"^\s*(?:(?:do we know|can you tell me|does anyone say)\s+)?(?:who|whom|whose)\b", re.I)
 # "which/what <noun>", "at which <noun>", "name the <noun>", "the name(s) of (the) <noun>": up to two plain
 # words may stand before the noun ("which venture capital firms"), not words such as "does the"
@@ -89,6 +91,8 @@ _WHO_IS = re.compile(r"^\s*(?i:who (?:is|was|are|were)) (?:[A-Z][\w-]*\s?)++(?![
 def wanted(question: str) -> Wanted | None:
     """The kind of answer the question asks for, when it asks for a number, a date, a place or a name (else None):
     question classes in the manner of Li & Roth's (NUM, NUM:date, LOC, HUM, ENTY), by the question's opening."""
+    if _SECOND_QUESTION.search(question):  # "What language was it in, and why did it never run?" asks more
+        return None
     for pattern, kind in _OPENINGS:
         if pattern.search(question):
             return kind

@@ -49,6 +49,9 @@ from search.answer.answer_type import Asked, Wanted, names, people, wanted
     ("What was that designer's name?", Wanted.person),
     ("And what is her name?", Wanted.person),
     ("What is the company's full name?", Wanted.name),
+    # two questions in one: the form of one answer does not decide
+    ("What language was it in, and why did it never run?", None),
+    ("How many engineers did she hire and how long did it take?", None),
 ])
 def test_what_a_question_asks_for(question, kind):
     assert wanted(question) == kind
