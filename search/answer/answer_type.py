@@ -190,6 +190,9 @@ class Asked:
         self._numbers = {m.group(0).lower() for m in _NUMBER.finditer(self.what)}
         self._lowercase = {w for p in passages for w in _WORD.findall(p) if w.islower()} \
             if self.kind in (Wanted.place, Wanted.person, Wanted.name) else set()
+        # names the same passages put where a company or a place goes ("at Netflix", "joined Yahoo")
+        self._places = {m.group(1) for p in passages for m in _AFTER_PLACE_WORD.finditer(p)} \
+            if self.kind == Wanted.person else set()
 
     def held_by(self, text: str, speaker: str | None = None) -> bool:
         """`speaker`: the full name the text is attributed to (an answer shows it: for "who said…", that is the
@@ -204,24 +207,27 @@ class Asked:
             return True
         found = [n for n in names(text, self._lowercase) if not _asked(n, self._words)]
         if self.kind == Wanted.person:
-            found = [n for n in people(text, self._lowercase) if not any(_asked(w, self._words) for w in n.split())]
+            found = [n for n in people(text, self._lowercase, self._places)
+                     if not any(_asked(w, self._words) for w in n.split())]
             if speaker and not any(_asked(part, self._words) for part in speaker.split()):
                 found.append(speaker)
         return bool(found)
 
 
 _PLACE_BEFORE = re.compile(r"\b(?:at|in|from|for|of|on|by|via|into|across|within|inside|joined|left)\s+(?:the\s+)?$", re.I)
+_AFTER_PLACE_WORD = re.compile(r"\b(?:at|in|joined|left)\s+(?:the\s+)?([A-Z][\w’'-]*)")
 _CAMEL = re.compile(r"[a-z][A-Z]")  # HashiCorp, GitHub: companies and products
 
 
-def people(text: str, lowercase: set[str]) -> list[str]:
+def people(text: str, lowercase: set[str], places: set[str] = frozenset()) -> list[str]:
     """People's names in running text, without a tagger: names in a row ("David Filo", "Momofuku Ando"), or one name
     where a person stands ("Priya built it") rather than a company or a place ("at Yahoo", "joined Netflix",
-    "HashiCorp"). Titles and terms in capitals (CTO, VP) are no one's name."""
+    "HashiCorp", or one the retrieved passages put there: `places`). A run with a common word in it ("Consumer
+    Edge", "Principal Architect") is a term, and capitals (CTO, VP) a title: no one's name."""
     kept = set(names(text, lowercase))
-    runs: list[list[re.Match[str]]] = []
+    runs: list[list[re.Match[str]]] = []  # capitalised words in a row
     for m in _WORD.finditer(text):
-        if m.group(0) not in kept or m.group(0).isupper():
+        if not m.group(0)[0].isupper():
             continue
         if runs and not text[runs[-1][-1].end():m.start()].strip():
             runs[-1].append(m)
@@ -229,7 +235,12 @@ def people(text: str, lowercase: set[str]) -> list[str]:
             runs.append([m])
     out = []
     for run in runs:
-        word = run[0].group(0)
-        if len(run) >= 2 or not (_CAMEL.search(word) or _PLACE_BEFORE.search(text[:run[0].start()])):
-            out.append(" ".join(m.group(0) for m in run))
+        words = [m.group(0) for m in run]
+        if words[0] not in kept and _SENTENCE_START.search(text[:run[0].start()]):  # "So Priya…", "Then Ann…"
+            words, run = words[1:], run[1:]
+        if not words or any(w not in kept or w.isupper() for w in words):
+            continue  # a term with a common word in it ("Consumer Edge", "Principal Architect"), or CTO, VP
+        if len(words) >= 2 or not (_CAMEL.search(words[0]) or words[0] in places
+                                   or _PLACE_BEFORE.search(text[:run[0].start()])):
+            out.append(" ".join(words))
     return out

@@ -86,6 +86,10 @@ def test_a_person_is_a_name_or_who_says_it_but_not_a_title():
     assert not held("Who is Michael's boss?", "My current boss at HashiCorp was also part of that crew at Yahoo.")
     assert not held("Who was the new VP?", "We had a new VP at Netflix and we presented our strategy.")
     assert held("Who was the new VP?", "We had a new VP, Jane Doe, and we presented our strategy.")
+    # the passages say "at Netflix": Netflix is a company wherever it stands; "Consumer Edge" is a product
+    passages = ("I have been at Netflix for four years.", "We built it for the consumer product.")
+    assert not held("Who was the new VP?", "Netflix hired a new VP for Consumer Edge.", passages=passages)
+    assert held("Who was the new VP?", "Netflix hired Jane as the new VP.", passages=passages)
 
 
 def test_people_are_names_in_a_row_or_one_name_where_a_person_stands():
