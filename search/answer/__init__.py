@@ -109,9 +109,9 @@ def _says_who(x: Excerpt, us: list[Unit], said_by: list[str], hits: list[Hit], q
     for i in range(x.first, x.last + 1):
         u = us[i]
         if u.sentence.role == SentenceRole.introduction:
-            best = max(best, 3 if quotable.introduces(said_by[i]) else 2 * quotable.introduces(u.text))
+            best = max(best, 3 if quotable.asked_about(said_by[i]) else 2 * quotable.asked_about(u.text))
         elif hits[u.passage].kind == Kind.summary:
-            best = max(best, int(quotable.introduces(u.text)))
+            best = max(best, int(quotable.asked_about(u.text)))
     return best
 
 

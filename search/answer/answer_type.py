@@ -31,7 +31,8 @@ class Wanted(str, Enum):
 
 
 # a question may open with a preposition ("For how much money…", "At what age…") or a hedge ("Roughly how many…")
-_HEDGE = r"^\s*(?:(?:for|at|in|on|by|to|from|with)\s+)?(?:(?:roughly|approximately|about|around|exactly|so far,?)\s+)?"
+_HEDGE = (r"^\s*(?:(?:for|at|in|on|by|to|from|with)\s+)?"
+          r"(?:(?:roughly|approximately|about|around|exactly|so far,?)\s+)?")
 _UNIT = r"(?:seconds?|minutes?|hours?|days?|weeks?|months?|years?|decades?|quarters?|sprints?)"
 _MONEY_WORDS = (r"salary|price|cost|costs|fee|fees|budget|revenue|valuation|money|funding|charge|charges|pay|paid|"
                 r"sell for|sold for|raise|raised|worth|invest|invested")
@@ -80,8 +81,8 @@ _WHO = re.compile(r"^\s*(?:(?:do we know|can you tell me|does anyone say)\s+)?(?
 # words may stand before the noun ("which venture capital firms"), not words such as "does the"
 _WHICH = re.compile(r"^\s*(?:(?:at|in|on|from|for|to|with|by|of)\s+)?(?:which|what)\s+(?P<rest>.*)", re.I)
 _NAME_THE = re.compile(r"^\s*name\s+(?:the|a|an|one|two|three|all|some)\s+(?P<rest>.*)", re.I)
-_NAME_OF = re.compile(r"\b(?:names?|titles?) of\s+(?:the |a |an |two |three |[A-Z][\w’']*(?:\s[A-Z][\w’']*)*['’]s )?(?P<rest>.*)",
-                      re.I)
+_NAME_OF = re.compile(r"\b(?:names?|titles?) of\s+"
+                      r"(?:the |a |an |two |three |[A-Z][\w’']*(?:\s[A-Z][\w’']*)*['’]s )?(?P<rest>.*)", re.I)
 # "What was that designer's name?", "…and what is her name?": a person's name when the owner is one
 _OWNERS_NAME = re.compile(r"\b(?:(?P<owner>[\w-]+)['’]s|his|her|their) (?:full |first |last )?names?\s*\??\s*$", re.I)
 # "who is Armstrong (at Stellafai)?" asks for a description; "who is Michael Galloway's boss?" for a person
@@ -214,7 +215,8 @@ class Asked:
         return bool(found)
 
 
-_PLACE_BEFORE = re.compile(r"\b(?:at|in|from|for|of|on|by|via|into|across|within|inside|joined|left)\s+(?:the\s+)?$", re.I)
+_PLACE_BEFORE = re.compile(r"\b(?:at|in|from|for|of|on|by|via|into|across|within|inside|joined|left)\s+(?:the\s+)?$",
+                           re.I)
 _AFTER_PLACE_WORD = re.compile(r"\b(?:at|in|joined|left)\s+(?:the\s+)?([A-Z][\w’'-]*)")
 _CAMEL = re.compile(r"[a-z][A-Z]")  # HashiCorp, GitHub: companies and products
 

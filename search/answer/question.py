@@ -29,10 +29,9 @@ def asked(question: str) -> str:
 
 
 # a question's sentences: split where one ends and a capital starts the next (not spaCy's sentencizer: `kb ask` does
-# not load spaCy, 1-2 s, for a line the user typed)
+# not load spaCy, 1-2 s, for a line the user typed); the last asks if it opens like a question (not "Smith say?"
+# after "What did Dr.")
 _NEXT_SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[\"“‘'(]?[A-Z])")
-
-
 _ASKS = re.compile(r"(?:what|which|who|whom|whose|how|when|where|why|is|are|was|were|does|do|did|can|could|should|"
                    r"would|will|has|have|in|on|at|for|from|by|to|with|and|so|name)\b", re.I)
 
@@ -40,5 +39,6 @@ _ASKS = re.compile(r"(?:what|which|who|whom|whose|how|when|where|why|is|are|was|
 def the_ask(question: str) -> str:
     """The sentence that asks: the last of a question that sets its scene in sentences before it."""
     parts = [p.strip() for p in _NEXT_SENTENCE.split(question.strip()) if p.strip()]
-    last = parts[-1]
-    return last if len(parts) > 1 and last.endswith("?") and _ASKS.match(last) else question  # not "…Dr. Smith say?"
+    if len(parts) > 1 and parts[-1].endswith("?") and _ASKS.match(parts[-1]):
+        return parts[-1]
+    return question

@@ -17,8 +17,9 @@ from search.query import SpeakerProfile, query_terms
 # when nothing follows but "at <org>" or "for a living" ("what did X do when lockdown hit" asks what they did)
 _ABOUT_SOMEONE = re.compile(r"^\s*(who (is|was|are)|who's|what (is|was|does|did) \w+(?: \w+)?(?:'s|’s)? "
                             r"(role|job|title|position|do(?=\s*(?:\?|$)|\s+(?:at|for a living)\b)))", re.I)
-# the person a question asks about when it asks only who they are: "Who is Tamar?", "Who is Maria, the CTO?", "What
-# does Michael Galloway do?", "What is Tim's role?" (not "Who is the CEO of Box…", "What was Bella's title at Google?")
+# the person a question asks about when it asks only who they are: "Who is Tamar?", "Who is Maria, the CTO?",
+# "What does Michael Galloway do?", "What is Tim's role?" (not "Who is the CEO of Box…", "What was Bella's title at
+# Google?")
 _NAME = r"[A-Z][\w’'-]*(?:\s+[A-Z][\w’'-]*)?"
 _WHO_THEY_ARE = re.compile(rf"^\s*(?:(?i:who(?:'s|’s|\s+is|\s+was|\s+are))\s+(?P<who>{_NAME})\s*(?:[?,.]|$)"
                            rf"|(?i:what\s+(?:is|was|does|did))\s+(?P<what>{_NAME})"
@@ -89,12 +90,12 @@ class Quotable:
         profile = self.speakers.get(chunk.episode_id, sentence.speaker)
         if profile is None or profile.part != SpeakerRole.host.value:
             return True
-        return (self.names(profile.full) or not self.speakers.has_guests(chunk.episode_id)
-                or (sentence.role == SentenceRole.introduction and self.introduces(chunk.sentence_text(sentence))))
+        return (self._names(profile.full) or not self.speakers.has_guests(chunk.episode_id)
+                or (sentence.role == SentenceRole.introduction and self.asked_about(chunk.sentence_text(sentence))))
 
-    def introduces(self, text: str) -> bool:
-        """Whether the text names a person the question asks about ("Who is Maria?": "…we welcome Maria Bracho, CTO
-        for LATAM at Red Hat", the host's words, may be quoted)."""
+    def asked_about(self, text: str) -> bool:
+        """For "Who is Maria?", whether the text (a sentence, or who says it) names Maria: the host's "…we welcome
+        Maria Bracho, CTO for LATAM at Red Hat" may then be quoted. False for other questions."""
         if SentenceRole.introduction not in self.roles:
             return False
         if self._people is None:
@@ -103,8 +104,8 @@ class Quotable:
                 & set(query_terms(name)) if name else set()
         return bool(self._people & set(query_terms(text)))
 
-    def names(self, full_name: str) -> bool:
-        """Whether the question names this person (worked out once per person, not per sentence)."""
+    def _names(self, full_name: str) -> bool:
+        """Whether the question names this host (worked out once per host, not per sentence)."""
         if full_name not in self._hosts:
             self._hosts[full_name] = bool(self.named & set(query_terms(full_name)) - {"host"})
         return self._hosts[full_name]
