@@ -85,10 +85,14 @@ def build_answer(question: str, hits: list[Hit], chunks: dict[int, Chunk], encod
     if reason:
         return abstained(reason)
     anchored = [bool(scored.terms[x.key]) for x in cands] if any(scored.terms) else None
-    # a question that asks for a number, a date, a place or a name is answered only by excerpts that hold one
+    # a question that asks for a number, a date, a place or a name is answered only by excerpts that hold one; one
+    # that also asks something more ("…, and where are they based?") by those first, else by the others
     kind = c.asked.kind
-    chosen = compose.choose(cands, [scored.total(x) for x in cands], scored.vectors, c.hits, anchored,
+    totals = [scored.total(x) for x in cands]
+    chosen = compose.choose(cands, totals, scored.vectors, c.hits, anchored,
                             [scored.answers(x) for x in cands] if kind else None)
+    if not chosen and kind and not c.asked.required:
+        chosen = compose.choose(cands, totals, scored.vectors, c.hits, anchored)
     if not chosen:  # only a question that asks for a kind of answer can leave every excerpt out
         return abstained(f"it asks for a {kind.value if kind else 'kind of answer'} and no excerpt close enough "
                          "gives one")
@@ -103,15 +107,17 @@ def _answer(question: str, chosen: list[int], c: Candidates, speakers: Speakers)
 
 
 def _says_who(x: Excerpt, us: list[Unit], said_by: list[str], hits: list[Hit], quotable: Quotable) -> int:
-    """How well an excerpt says who the person asked about is: 3 where they introduce themselves, 2 where someone
-    introduces them by name, 1 where the episode's write-up names them, else 0."""
+    """How well an excerpt says who the person asked about is: 3 where they introduce themselves (or say their own
+    name), 2 where someone introduces them by name, 1 where the episode's write-up names them, else 0."""
     best = 0
     for i in range(x.first, x.last + 1):
-        u = us[i]
-        if u.sentence.role == SentenceRole.introduction:
-            best = max(best, 3 if quotable.asked_about(said_by[i]) else 2 * quotable.asked_about(u.text))
-        elif hits[u.passage].kind == Kind.summary:
-            best = max(best, int(quotable.asked_about(u.text)))
+        u, theirs = us[i], quotable.asked_about(said_by[i])
+        if theirs and (u.sentence.role == SentenceRole.introduction or quotable.asked_about(u.text)):
+            best = 3  # "I am Maria Bracho…", "Hey, I'm Bruce Wang"
+        elif u.sentence.role == SentenceRole.introduction and quotable.asked_about(u.text):
+            best = max(best, 2)
+        elif hits[u.passage].kind == Kind.summary and quotable.asked_about(u.text):
+            best = max(best, 1)
     return best
 
 

@@ -74,7 +74,7 @@ _THINGS = {"company", "firm", "startup", "vendor", "provider", "customer", "clie
            "college", "country", "city", "language", "tool", "book", "product", "framework", "database", "team",
            "organisation", "organization", "conference", "podcast", "show", "brand", "publisher", "consultancy",
            "agency", "investor", "game", "app"}
-# a question that asks two things is not answered by the form of one ("…, and why…", "… and how did it end?")
+# a question that asks two things is not answered by the form of one alone ("…, and why…", "… and where…?")
 _SECOND_QUESTION = re.compile(r"\w[,;]?\s+and\s+(?:why|how|what|who|whom|where|when|which|whether)\b", re.I)
 _WHO = re.compile(r"^\s*(?:(?:do we know|can you tell me|does anyone say)\s+)?(?:who|whom|whose)\b", re.I)
 # "which/what <noun>", "at which <noun>", "name the <noun>", "the name(s) of (the) <noun>": up to two plain
@@ -92,8 +92,6 @@ _WHO_IS = re.compile(r"^\s*(?i:who (?:is|was|are|were)) (?:[A-Z][\w-]*\s?)++(?![
 def wanted(question: str) -> Wanted | None:
     """The kind of answer the question asks for, when it asks for a number, a date, a place or a name (else None):
     question classes in the manner of Li & Roth's (NUM, NUM:date, LOC, HUM, ENTY), by the question's opening."""
-    if _SECOND_QUESTION.search(question):  # "What language was it in, and why did it never run?" asks more
-        return None
     for pattern, kind in _OPENINGS:
         if pattern.search(question):
             return kind
@@ -186,7 +184,12 @@ class Asked:
 
     def __init__(self, question: str, passages: Iterable[str]):
         self.what = asked(question)
-        self.kind = wanted(the_ask(self.what))  # "…set Disneyland's purpose. What was his name?": the last one
+        ask = the_ask(self.what)  # "…set Disneyland's purpose. What was his name?": the last one
+        self.kind = wanted(ask)
+        # whether an answer must hold that kind: not when the question asks something more ("How many teams does
+        # she lead, and where are they based?", "What language was it in, and why did it never run?": the
+        # excerpts that hold it come first, but none holding it is no reason to abstain)
+        self.required = self.kind is not None and not _SECOND_QUESTION.search(ask)
         self._words = [w.lower() for w in _WORD.findall(self.what)]
         self._numbers = {m.group(0).lower() for m in _NUMBER.finditer(self.what)}
         self._lowercase = {w for p in passages for w in _WORD.findall(p) if w.islower()} \

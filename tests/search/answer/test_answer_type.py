@@ -49,12 +49,22 @@ from search.answer.answer_type import Asked, Wanted, names, people, wanted
     ("What was that designer's name?", Wanted.person),
     ("And what is her name?", Wanted.person),
     ("What is the company's full name?", Wanted.name),
-    # two questions in one: the form of one answer does not decide
-    ("What language was it in, and why did it never run?", None),
-    ("How many engineers did she hire and how long did it take?", None),
 ])
 def test_what_a_question_asks_for(question, kind):
     assert wanted(question) == kind
+
+
+@pytest.mark.parametrize("question, kind, required", [
+    ("How many teams does she lead?", Wanted.number, True),
+    # two questions in one: the form of the first is evidence, not a requirement
+    ("How many teams does she lead, and where are they based?", Wanted.number, False),
+    ("What language was it in, and why did it never run?", Wanted.name, False),
+    ("And what is her name?", Wanted.person, True),
+    ("How do leaders build trust?", None, False),
+])
+def test_a_question_that_asks_two_things_does_not_require_the_form_of_one(question, kind, required):
+    wants = Asked(question, [])
+    assert (wants.kind, wants.required) == (kind, required)
 
 
 def test_names_are_capitalised_inside_a_sentence_and_not_common_words():

@@ -132,6 +132,10 @@ def test_without_their_own_introduction_the_hosts_or_the_write_ups_says_who_they
     assert ans.points[0].text.startswith("Today I welcome")  # an introduction before the write-up's mention
     ans = answer("Who is Maria?", write_up, speakers=SPEAKERS)
     assert ans.points[0].text.startswith("In this episode I spoke with Maria Bracho")
+    # her own words that say her name come before the host's introduction, whatever the tagger called them
+    own = passage(3, [("Hey, I'm Maria Bracho and these days I lead trust work at Red Hat.", "Maria", C)])
+    ans = answer("Who is Maria?", hosted, own, speakers=SPEAKERS)
+    assert [p.text for p in ans.points] == ["Hey, I'm Maria Bracho and these days I lead trust work at Red Hat."]
 
 
 @pytest.mark.parametrize("question, name", [
@@ -294,6 +298,16 @@ def test_quantity_questions_need_a_number_in_the_answer():
     assert answer("How many trust promises matter?", INTERVIEW).abstained
     counted = passage(14, [("Trust grows when you keep the three small promises you make each week.", "Ann", C)])
     assert not answer("How many trust promises matter?", counted).abstained
+
+
+def test_a_question_that_asks_two_things_prefers_the_form_of_the_first_but_does_not_require_it():
+    # "…, and why…": no excerpt gives a number, yet the question also asks why: answered, not abstained on
+    ans = answer("How many trust promises matter, and why do they build trust?", INTERVIEW)
+    assert not ans.abstained
+    # where an excerpt close enough gives the number, only such excerpts are quoted
+    counted = passage(14, [("We found that three small promises kept each week build trust.", "Ann", C)])
+    ans = answer("How many trust promises matter, and why do they build trust?", INTERVIEW, counted)
+    assert [p.text for p in ans.points] == ["We found that three small promises kept each week build trust."]
 
 
 def test_a_store_without_sentence_records_still_answers():
