@@ -24,6 +24,8 @@ _NAME = r"[A-Z][\w’'-]*(?:\s+[A-Z][\w’'-]*)?"
 _WHO_THEY_ARE = re.compile(rf"^\s*(?:(?i:who(?:'s|’s|\s+is|\s+was|\s+are))\s+(?P<who>{_NAME})\s*(?:[?,.]|$)"
                            rf"|(?i:what\s+(?:is|was|does|did))\s+(?P<what>{_NAME})"
                            r"(?:['’]s\s+(?i:role|job|title|position)|\s+do)\s*(?:\?|$))")
+_WHO_HOSTS = re.compile(r"^\s*who(?:'s|’s|\s+is|\s+are)\s+(?:the|your|its)\s+hosts?\s*\??\s*$"
+                        r"|^\s*who\s+hosts\s+(?:the|this|your)\s+(?:podcast|show)\s*\??\s*$", re.I)
 # "who is Michael Galloway's boss?" asks about someone else: the boss
 _SOMEONE_ELSES = re.compile(r"^\s*(?:who (?:is|was|are)|who's)\s+(?:[\w-]+\s+){0,3}?[\w-]+['’]s\s+\w", re.I)
 
@@ -53,16 +55,26 @@ class Speakers:
         words = set(query_terms(question))
         return [p for p in self.profiles.values() if p.full and words & set(query_terms(p.full))]
 
+    def called(self, name: str) -> list[SpeakerProfile]:
+        """The speakers a name from `who_they_are` stands for: those it names, or the hosts for "host"."""
+        if name == SpeakerRole.host.value:
+            return [p for p in self.profiles.values() if p.part == SpeakerRole.host.value]
+        return self.named_in(name)
+
 
 def who_they_are(question: str) -> str | None:
-    """The name of the person the question asks about, when all it asks is who they are."""
+    """The name of the person the question asks about, when all it asks is who they are ("host" for "Who is the
+    host?", "Who hosts the podcast?")."""
+    if _WHO_HOSTS.search(question):
+        return SpeakerRole.host.value
     m = _WHO_THEY_ARE.search(question)
     return (m.group("who") or m.group("what")) if m else None
 
 
 def about_someone(question: str) -> bool:
     """Whether the question asks who someone is ("Who is Tamar?", "What does Maria do?", "What is Tim's role?")."""
-    return bool(_ABOUT_SOMEONE.search(question)) and not _SOMEONE_ELSES.search(question)
+    return (bool(_ABOUT_SOMEONE.search(question)) and not _SOMEONE_ELSES.search(question)) \
+        or who_they_are(question) is not None
 
 
 def admissible(question: str) -> set[SentenceRole]:
@@ -100,8 +112,7 @@ class Quotable:
             return False
         if self._people is None:
             name = who_they_are(self.question)
-            self._people = {w for p in self.speakers.named_in(name) for w in query_terms(p.full)} \
-                & set(query_terms(name)) if name else set()
+            self._people = {w for p in self.speakers.called(name) for w in query_terms(p.full)} if name else set()
         return bool(self._people & set(query_terms(text)))
 
     def _names(self, full_name: str) -> bool:

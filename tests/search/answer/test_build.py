@@ -132,6 +132,11 @@ def test_without_their_own_introduction_the_hosts_or_the_write_ups_says_who_they
     assert ans.points[0].text.startswith("Today I welcome")  # an introduction before the write-up's mention
     ans = answer("Who is Maria?", write_up, speakers=SPEAKERS)
     assert ans.points[0].text.startswith("In this episode I spoke with Maria Bracho")
+    # "Who is the host?" is answered by the host's introduction
+    hosting = passage(1, [("I'm your host, Alexis Monville, and this show is about trust.", "Alexis", R.introduction),
+                          ("Trust grows when you keep the small promises you make.", "Maria", C)])
+    ans = answer("Who is the host?", hosting, speakers=SPEAKERS)
+    assert [p.text for p in ans.points] == ["I'm your host, Alexis Monville, and this show is about trust."]
     # her own words that say her name come before the host's introduction, whatever the tagger called them
     own = passage(3, [("Hey, I'm Maria Bracho and these days I lead trust work at Red Hat.", "Maria", C)])
     ans = answer("Who is Maria?", hosted, own, speakers=SPEAKERS)
@@ -142,7 +147,8 @@ def test_without_their_own_introduction_the_hosts_or_the_write_ups_says_who_they
     ("Who is Tamar?", "Tamar"), ("who is Tamar Bercovici?", "Tamar Bercovici"), ("Who is Maria, the CTO?", "Maria"),
     ("What does Michael Galloway do?", "Michael Galloway"), ("What is Tim's role?", "Tim"),
     ("Who is the CEO of Box?", None), ("Who is Michael Galloway's boss?", None),
-    ("What was Bella's job title at Google?", None), ("What did Bruce do when lockdown hit?", None)])
+    ("What was Bella's job title at Google?", None), ("What did Bruce do when lockdown hit?", None),
+    ("Who is the host?", "host"), ("Who hosts the podcast?", "host"), ("Who is the host's boss?", None)])
 def test_the_person_a_question_asks_about_when_it_asks_only_who_they_are(question, name):
     assert who_they_are(question) == name
 
