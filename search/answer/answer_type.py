@@ -180,9 +180,10 @@ class Asked:
     """What a question asks: `what`, the question without a leading locator (search.answer.question), and `kind`,
     the kind of answer it asks for (None when it asks for neither a number nor a name); and whether a text holds
     an answer of that kind that the question does not already give (a place is a name).
-    `passages`: the retrieved texts, for the words they also write in lower case."""
+    `passages`: the retrieved texts, for the words they also write in lower case; `speakers`: the corpus's speakers'
+    names, people wherever they stand."""
 
-    def __init__(self, question: str, passages: Iterable[str]):
+    def __init__(self, question: str, passages: Iterable[str], speakers: Iterable[str] = ()):
         self.what = asked(question)
         ask = the_ask(self.what)  # "…set Disneyland's purpose. What was his name?": the last one
         self.kind = wanted(ask)
@@ -197,6 +198,8 @@ class Asked:
         # names the same passages put where a company or a place goes ("at Netflix", "joined Yahoo")
         self._places = {m.group(1) for p in passages for m in _AFTER_PLACE_WORD.finditer(p)} \
             if self.kind == Wanted.person else set()
+        # the corpus's speakers are people, wherever their names stand ("Bruce joins a new team…")
+        self._speakers = {w for name in speakers for w in name.split() if len(w) > 1}
 
     def held_by(self, text: str, speaker: str | None = None) -> bool:
         """`speaker`: the full name the text is attributed to (an answer shows it: for "who said…", that is the
@@ -213,6 +216,7 @@ class Asked:
         if self.kind == Wanted.person:
             found = [n for n in people(text, self._lowercase, self._places)
                      if not any(_asked(w, self._words) for w in n.split())]
+            found += [w for w in _WORD.findall(text) if w in self._speakers and not _asked(w, self._words)]
             if speaker and not any(_asked(part, self._words) for part in speaker.split()):
                 found.append(speaker)
         return bool(found)

@@ -50,6 +50,9 @@ class Speakers:
     def has_guests(self, episode_id: str) -> bool:
         return episode_id in self.with_guests
 
+    def names(self) -> list[str]:
+        return sorted({p.full for p in self.profiles.values() if p.full})
+
     def named_in(self, question: str) -> list[SpeakerProfile]:
         """The speakers the question names (by a word of their full name: "Who is Tamar?")."""
         words = set(query_terms(question))

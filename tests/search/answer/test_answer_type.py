@@ -142,3 +142,11 @@ def test_the_kind_is_read_from_the_sentence_that_asks():
     assert not wants.held_by("The name is gonna slip my mind, but he was a French designer at Disneyland.",
                              "Michael Galloway")
     assert wants.held_by("That was Marc Davis, a French designer.", "Michael Galloway")
+
+
+def test_the_corpus_speakers_are_people_wherever_their_names_stand():
+    # at a sentence's start "Bruce" may be read as a common word (WordNet has "bruce"); a speaker's name is a person
+    q, text = "Who talks about trust?", "Bruce joins a new team and earns their trust."
+    assert Asked(q, [], speakers=["Bruce Wang"]).held_by(text)
+    assert not Asked(q, [], speakers=["Bruce Wang"]).held_by("The team earns trust.")
+    assert not Asked("Who did Bruce hire?", [], speakers=["Bruce Wang"]).held_by("Bruce hired a team.")
