@@ -134,8 +134,9 @@ _CALLED = re.compile(r"\b(?:called|named|known as)\s+[\"“‘']?\w", re.I)
 
 def names(text: str, lowercase: set[str]) -> list[str]:
     """Proper names in running text: capitalised words that are not common words (stop words, or words the same
-    passages also write in lower case: speech transcripts capitalise after any pause); at a sentence's start,
-    where every word is capitalised, only words that are not English words either."""
+    passages also write in lower case: speech transcripts capitalise after any pause), nor after "our", "my" or "a"
+    ("our API", "a VP"); at a sentence's start, where every word is capitalised, only words that are not English
+    words either."""
     stops = stop_words()
     out = []
     for m in _WORD.finditer(text):
@@ -147,8 +148,13 @@ def names(text: str, lowercase: set[str]) -> list[str]:
             continue
         if _SENTENCE_START.search(text[:m.start()]) and _english(bare):
             continue
+        if _OWNED.search(text[:m.start()]):  # "our API", "my CTO", "a VP": a thing someone has, not a name
+            continue
         out.append(word)
     return out
+
+
+_OWNED = re.compile(r"\b(?:our|my|your|their|his|her|its|a|an)\s+$", re.I)
 
 
 def _english(word: str) -> bool:
@@ -199,7 +205,8 @@ class Asked:
         self._places = {m.group(1) for p in passages for m in _AFTER_PLACE_WORD.finditer(p)} \
             if self.kind == Wanted.person else set()
         # the corpus's speakers are people, wherever their names stand ("Bruce joins a new team…")
-        self._speakers = {w for name in speakers for w in name.split() if len(w) > 1}
+        self._speakers = {w for name in speakers for w in name.split() if len(w) > 1 and w.isalpha() and w[0].isupper()
+                          and w.lower() not in ("speaker", "host", "guest", "interviewer")}  # not "Speaker 1"
 
     def held_by(self, text: str, speaker: str | None = None) -> bool:
         """`speaker`: the full name the text is attributed to (an answer shows it: for "who said…", that is the

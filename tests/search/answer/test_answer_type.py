@@ -72,6 +72,9 @@ def test_names_are_capitalised_inside_a_sentence_and_not_common_words():
     # "So", "Then" are common words, "Okay" opens a spoken sentence, "Think" is written in lower case elsewhere
     assert names(text, lowercase={"think"}) == ["Heroku", "Azure", "Priya"]
     assert names("I’m told that Red Hat's team grew.", set()) == ["Red", "Hat's"]
+    # a word someone has is a thing, whatever its case: "our API", "a VP"
+    assert names("We built it on top of our API, and a VP agreed with Priya.", set()) == ["Priya"]
+    assert not held("Which customer asked for the feature?", "They wanted it on top of our API, fast.")
 
 
 def held(kind_question: str, text: str, speaker: str | None = None, passages: tuple[str, ...] = ()) -> bool:
