@@ -144,7 +144,9 @@ def names(text: str, lowercase: set[str]) -> list[str]:
         if not word[0].isupper() or word in ("I", "I’m", "I'm", "I’ve", "I've", "I’d", "I'd", "I’ll", "I'll"):
             continue
         bare = re.sub(r"['’]s$", "", word).lower()
-        if bare in stops or bare in lowercase:
+        if bare in stops or bare in lowercase or bare in _SPOKEN:  # "…just say, Hey, I'm Bruce"
+            continue
+        if _PLURAL_ACRONYM.match(word):  # PRDs, APIs, OKRs: documents and terms, counted, not named
             continue
         if _SENTENCE_START.search(text[:m.start()]) and _english(bare):
             continue
@@ -154,6 +156,7 @@ def names(text: str, lowercase: set[str]) -> list[str]:
     return out
 
 
+_PLURAL_ACRONYM = re.compile(r"^[A-Z]{2,}s$")
 _OWNED = re.compile(r"\b(?:our|my|your|their|his|her|its|a|an)\s+$", re.I)
 
 

@@ -74,6 +74,8 @@ def test_names_are_capitalised_inside_a_sentence_and_not_common_words():
     assert names("I’m told that Red Hat's team grew.", set()) == ["Red", "Hat's"]
     # a word someone has is a thing, whatever its case: "our API", "a VP"
     assert names("We built it on top of our API, and a VP agreed with Priya.", set()) == ["Priya"]
+    # a word that opens speech, or a plural acronym, is no name either
+    assert names("I'd just say, Hey, we wrote PRDs and MRDs at Heroku.", set()) == ["Heroku"]
     assert not held("Which customer asked for the feature?", "They wanted it on top of our API, fast.")
 
 
