@@ -173,10 +173,11 @@ class KnowledgeBase:
         if not name:
             return []
         seen, floor = {h.chunk_id for h in hits}, min((h.score for h in hits), default=0.0)
-        ids = [cid for p in self.speakers().called(name)
-               for cid in self.store.introductions(p.episode_id, p.short, p.full or p.short)[:1] if cid not in seen]
-        chunks = self.backend.reader.chunks(list(dict.fromkeys(ids)))
-        return [to_hit(chunks[cid], floor) for cid in dict.fromkeys(ids) if cid in chunks]
+        ids = list(dict.fromkeys(cid for p in self.speakers().called(name)
+                                 for cid in self.store.introductions(p.episode_id, p.short, p.full)[:1]
+                                 if cid not in seen))
+        chunks = self.backend.reader.chunks(ids)
+        return [to_hit(chunks[cid], floor) for cid in ids if cid in chunks]
 
     def speakers(self) -> Speakers:
         return Speakers.of(self.store.speaker_profiles())

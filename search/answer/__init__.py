@@ -54,7 +54,7 @@ def candidates(question: str, hits: list[Hit], chunks: dict[int, Chunk], encode:
     said_by = [_speaker_name(speakers, passages[u.passage], u.sentence.speaker) for u in us]
     about_someone = SentenceRole.introduction in quotable.roles  # a who-is question: the name is what it asks
     # scored on what is asked, without "According to the essay on X, …": where to look is retrieval's part
-    wants = Asked(question, [p.text for p in passages], speakers.names())
+    wants = Asked(question, [p.text for p in passages], speakers.full_names)
     holds = [wants.held_by(u.text, name) for u, name in zip(us, said_by)] if wants.kind else None
     scored = score_sentences(wants.what, us, [h.score for h in hits], encode, idf, said_by,
                              ignore_names=not about_someone, holds=holds) if us else None

@@ -76,7 +76,7 @@ _THINGS = {"company", "firm", "startup", "vendor", "provider", "customer", "clie
            "agency", "investor", "game", "app"}
 # a question that asks two things is not answered by the form of one alone ("…, and why…", "… and where…?")
 _SECOND_QUESTION = re.compile(r"\w[,;]?\s+and\s+(?:why|how|what|who|whom|where|when|which|whether)\b", re.I)
-_WHO = re.compile(r"^\s*(?:(?:do we know|can you tell me|does anyone say)\s+)?(?:who|whom|whose)\b", re.I)
+_WHO = re.compile(r"^\s*(?:(?:do we know|can you tell me|does anyone say)\s+)?(?P<who>who|whom|whose)\b", re.I)
 # "which/what <noun>", "at which <noun>", "name the <noun>", "the name(s) of (the) <noun>": up to two plain
 # words may stand before the noun ("which venture capital firms"), not words such as "does the"
 _WHICH = re.compile(r"^\s*(?:(?:at|in|on|from|for|to|with|by|of)\s+)?(?:which|what)\s+(?P<rest>.*)", re.I)
@@ -97,8 +97,9 @@ def wanted(question: str) -> Wanted | None:
             return kind
     if _WHO_IS.search(question):
         return None
-    if _WHO.search(question):  # "whose turnaround…" may be a company's: whose asks for any name
-        return Wanted.name if re.match(r"^\s*whose\b", question, re.I) else Wanted.person
+    who = _WHO.search(question)
+    if who:  # "whose turnaround…" may be a company's: whose asks for any name
+        return Wanted.name if who.group("who").lower() == "whose" else Wanted.person
     owner = _OWNERS_NAME.search(question)
     if owner:
         noun = _head_noun(owner.group("owner")) if owner.group("owner") else "person"
@@ -222,13 +223,13 @@ class Asked:
             return any(m.group(0).lower() not in self._numbers for m in _NUMBER.finditer(text))
         if _CALLED.search(text):  # "a team called product platform systems": a name, in any case
             return True
-        found = [n for n in names(text, self._lowercase) if not _asked(n, self._words)]
-        if self.kind == Wanted.person:
-            found = [n for n in people(text, self._lowercase, self._places)
-                     if not any(_asked(w, self._words) for w in n.split())]
-            found += [w for w in _WORD.findall(text) if w in self._speakers and not _asked(w, self._words)]
-            if speaker and not any(_asked(part, self._words) for part in speaker.split()):
-                found.append(speaker)
+        if self.kind != Wanted.person:
+            return any(not _asked(n, self._words) for n in names(text, self._lowercase))
+        found = [n for n in people(text, self._lowercase, self._places)
+                 if not any(_asked(w, self._words) for w in n.split())]
+        found += [w for w in _WORD.findall(text) if w in self._speakers and not _asked(w, self._words)]
+        if speaker and not any(_asked(part, self._words) for part in speaker.split()):
+            found.append(speaker)
         return bool(found)
 
 

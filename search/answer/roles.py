@@ -36,9 +36,11 @@ class Speakers:
 
     profiles: dict[tuple[str, str], SpeakerProfile]
     with_guests: frozenset[str] = field(init=False)  # episodes with a guest: asked per host sentence of an answer
+    full_names: frozenset[str] = field(init=False)  # every speaker's full name: people, wherever they are named
 
     def __post_init__(self) -> None:
         self.with_guests = frozenset(e for (e, _), p in self.profiles.items() if p.part == SpeakerRole.guest.value)
+        self.full_names = frozenset(p.full for p in self.profiles.values() if p.full)
 
     @classmethod
     def of(cls, profiles: list[SpeakerProfile]) -> "Speakers":
@@ -50,9 +52,6 @@ class Speakers:
     def has_guests(self, episode_id: str) -> bool:
         return episode_id in self.with_guests
 
-    def names(self) -> list[str]:
-        return sorted({p.full for p in self.profiles.values() if p.full})
-
     def named_in(self, question: str) -> list[SpeakerProfile]:
         """The speakers the question names (by a word of their full name: "Who is Tamar?")."""
         words = set(query_terms(question))
@@ -61,7 +60,7 @@ class Speakers:
     def called(self, name: str) -> list[SpeakerProfile]:
         """The speakers a name from `who_they_are` stands for: those it names, or the hosts for "host"."""
         if name == SpeakerRole.host.value:
-            return [p for p in self.profiles.values() if p.part == SpeakerRole.host.value]
+            return [p for p in self.profiles.values() if p.full and p.part == SpeakerRole.host.value]
         return self.named_in(name)
 
 
@@ -92,10 +91,10 @@ class Quotable:
     """Whether a sentence of a passage may be quoted in the answer to one question."""
 
     def __init__(self, question: str, speakers: Speakers):
-        self.question = question
         self.roles = admissible(question)
         self.speakers = speakers
-        self._people: set[str] | None = None
+        name = who_they_are(question)  # the words of the full names of whom "who is X?" asks about
+        self._people = {w for p in speakers.called(name) for w in query_terms(p.full)} if name else set()
         self.named = set(query_terms(question))
         self._hosts: dict[str, bool] = {}
 
@@ -111,12 +110,7 @@ class Quotable:
     def asked_about(self, text: str) -> bool:
         """For "Who is Maria?", whether the text (a sentence, or who says it) names Maria: the host's "…we welcome
         Maria Bracho, CTO for LATAM at Red Hat" may then be quoted. False for other questions."""
-        if SentenceRole.introduction not in self.roles:
-            return False
-        if self._people is None:
-            name = who_they_are(self.question)
-            self._people = {w for p in self.speakers.called(name) for w in query_terms(p.full)} if name else set()
-        return bool(self._people & set(query_terms(text)))
+        return bool(self._people) and bool(self._people & set(query_terms(text)))
 
     def _names(self, full_name: str) -> bool:
         """Whether the question names this host (worked out once per host, not per sentence)."""
