@@ -109,10 +109,16 @@ def _print_answer(answer) -> None:
         out.print(answer.answer, highlight=False)
         if answer.reason:
             out.print(f"[dim]Why: {escape(answer.reason)}.[/dim]", highlight=False)
-        out.print("\n[bold]Closest matches:[/bold]")
-        for h in answer.closest[:3]:
-            out.print(f"- {escape(h.speaker or h.kind.value)}, {escape(h.episode.title)}"
-                      + (f" @ {h.start}" if h.start else "") + f": {escape(h.text[:200])}…", highlight=False)
+        if answer.near:  # the closest passages' best excerpts: whole content sentences, attributed
+            out.print("\n[bold]Closest passages[/bold] [dim](they do not answer it)[/dim]:")
+            for p in answer.near:
+                out.print(f"- “{escape(p.text)}”", highlight=False)
+                out.print(f"    [dim]— {escape(attribution(p.citation))}[/dim]", highlight=False)
+        elif answer.closest:  # nothing in them could be quoted (greetings, thanks…): where they are
+            out.print("\n[bold]Closest passages:[/bold]")
+            for h in answer.closest[:3]:
+                out.print(f"- {escape(h.speaker or h.kind.value)}, {escape(h.episode.title)}"
+                          + (f" @ {h.start}" if h.start else ""), highlight=False)
         return
     if answer.generated:
         out.print(escape(answer.answer), highlight=False)

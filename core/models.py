@@ -210,6 +210,8 @@ class Answer(BaseModel):
     points: list[Point] = Field(default_factory=list, description="key points, best first")
     citations: list[Citation]
     closest: list[Hit] = Field(default_factory=list, description="nearest passages when abstaining")
+    near: list[Point] = Field(default_factory=list, description="when abstaining: the closest passages' best "
+                                                                "excerpts, attributed; they do not answer the question")
     generated: bool = Field(default=False, description="true when `answer` was written by the configured language "
                                                        "model and verified against the cited passages")
     reason: str | None = Field(default=None, description="why the answer is extractive although a language model is "

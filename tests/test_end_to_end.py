@@ -49,6 +49,11 @@ def test_unrelated_question_abstains_with_closest_passages(kb):
     bread = kb.ask("What is a good recipe for sourdough bread?")
     assert bread.abstained and bread.citations == []
     assert bread.closest  # the nearest passages are still offered
+    # and what they hold near it, as attributed excerpts of whole content sentences, never a greeting
+    assert bread.near and all(p.citation.quote and p.citation.quote in p.citation.text for p in bread.near)
+    hiring = kb.ask("what did the guest say about hiring their first manager")  # the example
+    assert hiring.abstained and hiring.near
+    assert not any(p.text.startswith(("Welcome", "Thank")) for p in hiring.near)
 
 
 def test_search_finds_the_change_at_scale_episode(kb):

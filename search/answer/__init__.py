@@ -74,9 +74,12 @@ def build_answer(question: str, hits: list[Hit], chunks: dict[int, Chunk], encod
     c = candidates(question, hits, chunks, encode, speakers, idf)
     scored, cands = c.scored, c.excerpts
 
+    totals = [scored.total(x) for x in cands] if scored else []
+
     def abstained(reason: str) -> Answer:
+        near = compose.nearest(cands, totals, scored.vectors, c.hits) if cands else []
         return Answer(question=question, answer=NO_ANSWER, abstained=True, citations=[], closest=c.hits,
-                      reason=reason)
+                      near=compose.points(near, cands, c.hits, c.passages, speakers), reason=reason)
 
     if any(c.says_who):  # "Who is Tamar?": her introduction answers it, however few words the question has
         return _answer(question, _best_introduction(c), c, speakers)
@@ -88,7 +91,6 @@ def build_answer(question: str, hits: list[Hit], chunks: dict[int, Chunk], encod
     # a question that asks for a number, a date, a place or a name is answered only by excerpts that hold one; one
     # that also asks something more ("…, and where are they based?") by those first, else by the others
     kind = c.asked.kind
-    totals = [scored.total(x) for x in cands]
     chosen = compose.choose(cands, totals, scored.vectors, c.hits, anchored,
                             [scored.answers(x) for x in cands] if kind else None)
     if not chosen and kind and not c.asked.required:
@@ -151,5 +153,5 @@ def with_generation(answer: Answer, gen: "Generation", closest: list[Hit]) -> An
         return answer.model_copy(update={"answer": gen.answer, "generated": True, "reason": gen.reason})
     if gen.status == "abstained":
         return Answer(question=answer.question, answer=NO_ANSWER, abstained=True, citations=[], closest=closest,
-                      reason=gen.reason)
+                      near=answer.points, reason=gen.reason)
     return answer.model_copy(update={"reason": f"no generated answer: {gen.reason}"})

@@ -19,12 +19,14 @@ MAX_POINTS = 2
 # a point scores at least the best point's score minus this: by the fitted scorer (bench/fit_excerpt_scorer.py,
 # 4.4 log-odds per unit of score) its odds of holding the answer are at least about half the best point's
 KEEP_WITHIN = 0.15
+NEAREST = 3  # excerpts shown beside an abstention, as the closest passages were
 DUPLICATE = 0.9  # cosine between two sentences above which they say the same thing
 _NUMBERS = ["no", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten"]
 
 
 def choose(cands: list[Excerpt], totals: list[float], vectors: np.ndarray, hits: list[Hit],
-           anchored: list[bool] | None = None, allowed: list[bool] | None = None) -> list[int]:
+           anchored: list[bool] | None = None, allowed: list[bool] | None = None, most: int = MAX_POINTS,
+           within: float = KEEP_WITHIN) -> list[int]:
     """Indices of the excerpts that become points, best first. `vectors` are the units' (sentences') vectors:
     two excerpts that share a sentence, or near enough the same one, are one point (a thread quotes an earlier
     comment; overlapping passages hold the same lines). `hits` are the passages, by rank.
@@ -39,11 +41,11 @@ def choose(cands: list[Excerpt], totals: list[float], vectors: np.ndarray, hits:
     it, the best excerpt of the same episode's conversation among the candidates, if there is one.
 
     `allowed`: the excerpts that may be points (those that hold the kind of answer the question asks for); the
-    bar stays the best excerpt's score, allowed or not."""
+    bar stays the best excerpt's score, allowed or not. `most` points, each within `within` of the best score."""
     order = [int(i) for i in np.argsort(-np.asarray(totals))]
     if not order:
         return []
-    floor = totals[order[0]] - KEEP_WITHIN
+    floor = totals[order[0]] - within
     chosen: list[int] = []
 
     def fits(i: int) -> bool:
@@ -57,15 +59,23 @@ def choose(cands: list[Excerpt], totals: list[float], vectors: np.ndarray, hits:
                 and hits[cands[j].passage].episode.id == episode_id and fits(j)]
 
     for i in order:
-        if len(chosen) >= MAX_POINTS or totals[i] < floor:
+        if len(chosen) >= most or totals[i] < floor:
             break
         if not fits(i):
             continue
         chosen.append(i)
         hit = hits[cands[i].passage]
-        if hit.kind == Kind.summary and len(chosen) < MAX_POINTS:
+        if hit.kind == Kind.summary and len(chosen) < most:
             chosen += spoken_in(hit.episode.id)[:1]
     return chosen
+
+
+def nearest(cands: list[Excerpt], totals: list[float], vectors: np.ndarray, hits: list[Hit],
+            most: int = NEAREST) -> list[int]:
+    """For an abstention: the best excerpt of each of the closest passages, however far from the best, so that a
+    person sees what the corpus holds near the question in whole content sentences, not a passage's first
+    characters (which may be mid-sentence, or the host's welcome)."""
+    return choose(cands, totals, vectors, hits, most=most, within=float("inf"))
 
 
 def _repeats(a: Excerpt, b: Excerpt, vectors: np.ndarray) -> bool:

@@ -96,6 +96,12 @@ def test_ask_json_and_text(corpus):
     assert "small wins" in " ".join(text.stdout.split()) and "[1]" in text.stdout and "Maria" in text.stdout
     none = run("ask", "zyxwv qwerty plugh")
     assert none.exit_code == 0 and "does not seem to cover" in none.stdout
+    # the closest passages as excerpts under who said them, where and when
+    near = json.loads(run("ask", "zyxwv qwerty plugh", "--json").stdout)["near"]
+    assert near and "they do not answer it" in none.stdout
+    shown = " ".join(none.stdout.split())
+    assert all(" ".join(p["text"].split())[:40] in shown for p in near)
+    assert f"— {near[0]['citation']['speaker_name'] or near[0]['citation']['speaker'] or ''}".strip() in shown
 
 
 def test_episodes_and_stats(corpus, data_dir):

@@ -291,6 +291,23 @@ def test_abstains_when_nothing_is_close_and_lists_the_closest_passages():
     assert [h.chunk_id for h in ans.closest] == [1] and ans.reason
 
 
+def test_an_abstention_shows_the_best_excerpt_of_each_closest_passage_never_its_greeting():
+    """What the corpus holds near the question, in whole content sentences under who said them: not a passage's
+    first characters, which may be the host's welcome or a sentence cut in two."""
+    focus = passage(2, [("Welcome back to the show.", "Alexis", R.greeting),
+                        ("Focus means saying no to most of the good ideas you hear.", "Ann", C)])
+    ans = answer("What is a good recipe for sourdough?", INTERVIEW, focus, speakers=SPEAKERS)
+    assert ans.abstained and ans.citations == [] and ans.points == [] and [h.chunk_id for h in ans.closest] == [1, 2]
+    by_passage = {p.citation.chunk_id: p for p in ans.near}
+    assert sorted(by_passage) == [1, 2] and len(ans.near) == 2  # one excerpt per passage, the best scored first
+    assert by_passage[1].citation.speaker_name == "Maria Bracho" and by_passage[1].text.startswith("Trust grows")
+    assert by_passage[2].text == "Focus means saying no to most of the good ideas you hear."
+    assert not any(w in p.text for p in ans.near for w in ("Welcome", "I am Maria", "How do you", "Thank you"))
+    only_noise = passage(3, [("Welcome to the show about trust and more trust.", "Alexis", R.greeting)])
+    bare = answer("trust", only_noise)
+    assert bare.abstained and bare.near == [] and [h.chunk_id for h in bare.closest] == [3]
+
+
 def test_abstains_when_the_question_names_something_the_corpus_never_mentions():
     known = {"trust", "maria"}
     ans = answer("How does a RACI matrix help trust?", INTERVIEW, in_corpus=lambda t: t in known)
