@@ -21,7 +21,7 @@ CONTEXT_WORDS = 40  # a key sentence takes its closest neighbours, whatever they
 BELONGS = 0.4  # cosine between a neighbour and the key sentence from which it continues the same thought
 
 _SPACE = re.compile(r"\s+")
-_SELF_QUESTION = re.compile(r"(?:^|[,;:]\s*|\b(?:like|so|and|but|is)\s+)(?:what|how|why|where|which)\b[^,;:?]*\?$", re.I)
+_SELF_QUESTION = re.compile(r"(?:^|[,;:.!]\s*|\b(?:like|so|and|but|is)\s+)[\"“‘']?(?:what|how|why|where|which)\b[^,;:?]*\?[\"”’')]*$", re.I)
 _LIST_ITEM = re.compile(r"^\s*(?:[•\-*–·▪◦]|\d{1,2}[.)])\s")  # "• Make the change your own", "2. Be transparent"
 # disfluencies a reader never misses; the citation keeps the verbatim quote and its offsets. A hesitation goes
 # wherever it stands; "you know" only where commas or a sentence start set it off ("what you know" stays).
@@ -143,7 +143,8 @@ def grow(key: int, us: list[Unit], vectors: np.ndarray, terms: list[set[str]]) -
 
 def _announces(u: Unit) -> bool:
     """A sentence that is read only with the next one: it ends in a colon, or its last clause is a question the
-    speaker goes on to answer ("…good employees, like what do we want? We want to be challenged…"). A quotable
+    speaker goes on to answer ("…good employees, like what do we want? We want to be challenged…"), a quoted one too
+    ("…I was like "Why don't we make something?" So I got to spend six months on an app…"). A quotable
     sentence is never the host's question (text.sentence_kinds), and a tag ("…in person, right?") asks nothing.
     Only in speech: in a discussion thread the line after a commenter's question is the next commenter's."""
     text = u.text.rstrip()

@@ -435,6 +435,9 @@ def test_a_question_the_speaker_asks_takes_the_answer_that_follows():
     assert p.text.endswith(said)
     [p] = answer("What do employees want from trust?", passage(19, [(tag, "Ann", C), (said, "Ann", C)])).points
     assert p.text == tidy(tag)
+    quoted = ask.replace("like what do we want from trust?", "I was like “Well, we know trust. Why don't we ask what they want?”")
+    [p] = answer("What do employees want from trust?", passage(20, [(quoted, "Ann", C), (said, "Ann", C)])).points
+    assert p.text.endswith(said)  # a question in quotation marks, after a sentence the splitter kept, too
 
 
 def test_where_the_question_says_to_look_does_not_choose_the_sentence():
