@@ -224,13 +224,14 @@
     ui.results.append(el("ol", { class: "list" }, hits.map((h) => el("li", {}, passageCard(h, ts)))));
   }
 
-  /** "Maria Bracho · guest, CTO for LATAM at Red Hat", or "Notes" / "Episode write-up" for unspoken text. */
+  /** "Maria Bracho · guest, CTO for LATAM at Red Hat", "Unlabelled speaker" for speech without speaker labels,
+   *  or "Notes" / "Episode write-up" for unspoken text. */
   function citedWho(c) {
     if (c.kind === "transcript" && c.speaker) {
       const about = [c.speaker_role, c.speaker_title].filter(Boolean).join(", ");
       return { name: c.speaker_name || fullName(c.episode.id, c.speaker), about };
     }
-    const kinds = { summary: "Episode write-up", discussion: "Discussion thread" };
+    const kinds = { transcript: "Unlabelled speaker", summary: "Episode write-up", discussion: "Discussion thread" };
     return { name: kinds[c.kind] || "Notes", about: "" };
   }
 

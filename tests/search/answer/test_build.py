@@ -347,6 +347,18 @@ def test_every_marker_matches_a_citation(question):
     assert markers == [c.n for c in ans.citations] == list(range(1, len(ans.citations) + 1))
 
 
+def test_speech_without_speaker_labels_is_attributed_to_an_unlabelled_speaker_not_to_notes():
+    """A Whisper transcript has no speaker labels: its excerpt is still speech, at a minute of an episode."""
+    whisper = passage(24, [("Trust grows when you keep the small promises you make to your team.", None, C)])
+    [p] = answer("How do leaders build trust?", whisper).points
+    assert p.citation.kind == Kind.transcript and p.citation.speaker is None
+    assert compose.attribution(p.citation) == "An unlabelled speaker, in “Episode 24” at 00:01:00"
+    notes = passage(25, [("Trust grows when you keep the small promises you make to your team.", None, C)],
+                    kind=Kind.note, start=None)
+    [p] = answer("How do leaders build trust?", notes).points
+    assert compose.attribution(p.citation) == "Notes, in “Episode 25”"
+
+
 def test_long_episode_titles_are_shortened_at_their_colon_in_the_attribution():
     from search.answer.compose import short_title
 
