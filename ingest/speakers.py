@@ -17,7 +17,12 @@ from core.models import Document, Kind, SpeakerRole
 
 # Heard in at least this many episodes of a show: one of its regular voices (host or co-host), not a guest.
 RECURRING_EPISODES = 3
-_SAYS_HOST = re.compile(r"\b(?:I(?:'|’)m|I am|this is)\b[^.?!]{0,40}?\b(?:your|the) (?:co-?)?host\b|\byour host\b", re.I)
+# what the host says of themselves: "I'm your host, Alexis", "My guest today is VK Karthikeya", "I have two guests"
+_SAYS_HOST = re.compile(r"\b(?:I(?:'|’)m|I am|this is)\b[^.?!]{0,40}?\b(?:your|the) (?:co-?)?host\b"
+                        r"|\bmy guests? (?:today |this week |on the show )?(?:is|are)\b"
+                        r"|\bI have (?:two|three|four|\d) guests\b", re.I)
+# what an announcer says of the host: "Please welcome your host, Amit Varma" (the host is the one named)
+_NAMES_HOST = re.compile(r"\byour (?:co-?)?host,?\s+(?P<name>[A-Z][\w'’-]+)")
 
 
 def show_of(source: str) -> str:
@@ -66,12 +71,14 @@ def infer_parts(doc: Document, heard: Counter[tuple[str, str]] | None = None) ->
     for t in turns:
         questions[t.speaker] += t.text.count("?")
     asks_most = max(speakers, key=lambda s: questions[s])
-    says_host = {t.speaker for t in turns[:6] if _SAYS_HOST.search(t.text[:400])}  # "I'm your host, Alexis"
+    says_host = {t.speaker for t in turns[:6] if _SAYS_HOST.search(t.text[:400])} | _named_hosts(turns[:6], speakers)
     evidence = Counter({s: 0 for s in speakers})
     for s in speakers:
         evidence[s] += 2 * (s in says_host) + (turns[0].speaker == s) + (turns[-1].speaker == s)
         evidence[s] += (s == asks_most and questions[s] > 0) + recurs[s]
     host = next((s for s, p in declared.items() if p == SpeakerRole.host), None)
+    if host is None and len(says_host) == 1:  # one speaker says so, or is named so: that settles it
+        host = next(iter(says_host))
     if host is None:
         # opening and closing alone do not make a host (two people talking, nobody asking): some speaker must
         # say so, ask questions, or be heard across the show
@@ -83,3 +90,10 @@ def infer_parts(doc: Document, heard: Counter[tuple[str, str]] | None = None) ->
     parts[host] = SpeakerRole.host
     parts.update(declared)
     return parts
+
+
+def _named_hosts(turns: list, speakers: list[str]) -> set[str]:
+    """The speakers an announcer names as the host ("…welcome your host, Amit Bharma" names the speaker labelled
+    Amit Varma: transcripts misspell names, so the first name decides)."""
+    named = {m.group("name").lower() for t in turns for m in _NAMES_HOST.finditer(t.text[:400])}
+    return {s for s in speakers if s.split()[0].lower() in named}

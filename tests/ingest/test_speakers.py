@@ -30,6 +30,21 @@ def test_saying_so_outweighs_opening_the_episode():
     assert infer_parts(episode(turns))["Ann"] == P.host
 
 
+def test_the_host_is_the_one_an_announcer_names_and_who_introduces_the_guest():
+    """A diarized show (The Seen and the Unseen): a recorded voice opens and closes every episode and says
+    "your host"; the host is the one it names, who then says "My guest today is…"."""
+    turns = [("Unknown", "IVM."), ("Amit Varma", "In the 27 years since then, the threats to reading multiplied."),
+             ("Unknown", "Welcome to The Seen and The Unseen. Please welcome your host, Amit Bharma."),
+             ("Amit Varma", "Welcome to The Seen and The Unseen. My guest today is VK Karthikeya. How did it start?"),
+             ("Guest", "It happened entirely by accident."), ("Unknown", "On this podcast, we stay away from gossip.")]
+    assert infer_parts(episode(turns)) == {"Unknown": P.guest, "Amit Varma": P.host, "Guest": P.guest}
+    # said outright, it outweighs opening the episode and asking more questions
+    two = [("Guest 2", "Welcome to the IBM Podcast Network. Ready?"), ("Amit Varma", "I have two guests with me."),
+           ("Pawan", "Farmers are the backbone of the country?"), ("Guest 2", "Is that so? Really?"),
+           ("Unknown", "Bye.")]
+    assert infer_parts(episode(two))["Amit Varma"] == P.host
+
+
 def test_a_regular_voice_of_the_show_besides_the_host_is_a_co_host():
     turns = [("Ann", "Welcome. What is new?"), ("Cid", "Lots, Ann. Bob, what do you think?"),
              ("Bob", "Databases are hard."), ("Ann", "Bye.")]
