@@ -8,7 +8,8 @@ What words alone cannot tell:
 - a host's turn that ends in a question is the asking, preamble included ("For many, Red Hat is synonymous with
   open source... Could you explain?");
 - everything the host says before a guest first speaks is the introduction ("Maria brings over two decades of
-  experience...").
+  experience..."), even when the turn ends in the first question: an opening can run for minutes (the guest's
+  career, a sponsor read) before it hands over.
 """
 from __future__ import annotations
 
@@ -30,10 +31,11 @@ def assign_roles(doc: Document, chunks: list[Chunk]) -> None:
     guests_heard = False
     for turn in _turns([s for _, s in sentences]):
         part = parts.get(turn[0].speaker)
-        _asking(turn, part)
+        opening = part in _REGULARS and not guests_heard and SpeakerRole.guest in parts.values()
+        _asking(turn, part, preamble=not opening)
         if part == SpeakerRole.guest:
             guests_heard = True
-        elif part in _REGULARS and not guests_heard and SpeakerRole.guest in parts.values():
+        elif opening:
             for s in turn:
                 if s.role == SentenceRole.content:
                     s.role = SentenceRole.introduction
@@ -51,14 +53,15 @@ def _turns(sentences: list[Sentence]) -> Iterator[list[Sentence]]:
         yield turn
 
 
-def _asking(turn: list[Sentence], part: SpeakerRole | None) -> None:
+def _asking(turn: list[Sentence], part: SpeakerRole | None, preamble: bool = True) -> None:
     """Which of a turn's sentences ask: the question that ends a non-guest's turn, and, for a host or co-host,
-    their other questions of that turn (and for a host, the whole turn); every other question is said, not
-    asked."""
+    their other questions of that turn (and for a host, the whole turn, unless `preamble` is False: before the
+    guest speaks, what the host says is the introduction, however the turn ends); every other question is said,
+    not asked."""
     said = [s for s in turn if s.role != SentenceRole.filler] or turn  # "...can you share? Hmm." still asks
     asks = part != SpeakerRole.guest and said[-1].role == SentenceRole.question
     for s in said[:-1] if asks else said:
         if s.role == SentenceRole.question and not (asks and part in _REGULARS):
             s.role = SentenceRole.content
-        elif s.role == SentenceRole.content and asks and part == SpeakerRole.host:
+        elif s.role == SentenceRole.content and asks and part == SpeakerRole.host and preamble:
             s.role = SentenceRole.question

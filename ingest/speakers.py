@@ -21,6 +21,8 @@ RECURRING_EPISODES = 3
 _SAYS_HOST = re.compile(r"\b(?:I(?:'|’)m|I am|this is)\b[^.?!]{0,40}?\b(?:your|the) (?:co-?)?host\b"
                         r"|\bmy guests? (?:today |this week |on the show )?(?:is|are)\b"
                         r"|\bI have (?:two|three|four|\d) guests\b", re.I)
+# a diarizer's bucket for voices it could not tell apart (an announcer, an ad, a clip): no one's part in the episode
+_UNIDENTIFIED = re.compile(r"^\s*(?:unknown|unidentified)(?:\s+speakers?)?\s*$", re.I)
 # what an announcer says of the host: "Please welcome your host, Amit Varma" (the host is the one named)
 _NAMES_HOST = re.compile(r"\byour (?:co-?)?host,?\s+(?P<name>[A-Z][\w'’-]+)")
 
@@ -60,7 +62,7 @@ def _declared(doc: Document) -> dict[str, SpeakerRole]:
 
 def infer_parts(doc: Document, heard: Counter[tuple[str, str]] | None = None) -> dict[str, SpeakerRole]:
     """Parts for the episode's speakers; `heard` counts each person's episodes per show (see `appearances`)."""
-    turns = [s for s in doc.segments if s.kind == Kind.transcript and s.speaker]
+    turns = [s for s in doc.segments if s.kind == Kind.transcript and s.speaker and not _UNIDENTIFIED.match(s.speaker)]
     speakers = list(dict.fromkeys(s.speaker for s in turns))
     declared = _declared(doc)
     if len(speakers) < 2:

@@ -11,6 +11,7 @@ so the closeness test that makes other questions abstain does not apply to it.
 """
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -22,6 +23,8 @@ from search.answer.abstain import NO_ANSWER, unknown_names
 from search.answer.excerpts import MIN_WORDS, Excerpt, Unit, excerpt, grow, units
 from search.answer.roles import Quotable, Speakers
 from search.answer.score import Encode, Sentences, score_sentences
+
+_FIRST_PERSON = re.compile(r"\b(?:I|I['’]m|[Mm]y|[Mm]e)\b")
 
 __all__ = ["NO_ANSWER", "Candidates", "Speakers", "build_answer", "candidates", "unknown_names", "with_generation"]
 
@@ -114,8 +117,9 @@ def _says_who(x: Excerpt, us: list[Unit], said_by: list[str], hits: list[Hit], q
     best = 0
     for i in range(x.first, x.last + 1):
         u, theirs = us[i], quotable.asked_about(said_by[i])
-        if theirs and (u.sentence.role == SentenceRole.introduction or quotable.asked_about(u.text)):
-            best = 3  # "I am Maria Bracho…", "Hey, I'm Bruce Wang"
+        if theirs and ((u.sentence.role == SentenceRole.introduction and _FIRST_PERSON.search(u.text))
+                       or quotable.asked_about(u.text)):
+            best = 3  # "I am Maria Bracho…", "Hey, I'm Bruce Wang" (not a host's "She began at Penguin…")
         elif u.sentence.role == SentenceRole.introduction and quotable.asked_about(u.text):
             best = max(best, 2)
         elif hits[u.passage].kind == Kind.summary and quotable.asked_about(u.text):

@@ -94,7 +94,9 @@ class Quotable:
         self.roles = admissible(question)
         self.speakers = speakers
         name = who_they_are(question)  # the words of the full names of whom "who is X?" asks about
-        self._people = {w for p in speakers.called(name) for w in query_terms(p.full)} if name else set()
+        # a speaker by that name, else the name as asked (a guest the transcript labels only "Guest")
+        called = {w for p in speakers.called(name) for w in query_terms(p.full)} if name else set()
+        self._people = called or (set(query_terms(name)) if name and name != "host" else set())
         self.named = set(query_terms(question))
         self._hosts: dict[str, bool] = {}
 
@@ -104,8 +106,10 @@ class Quotable:
         profile = self.speakers.get(chunk.episode_id, sentence.speaker)
         if profile is None or profile.part != SpeakerRole.host.value:
             return True
+        # for "who is X?", the host's introduction may be quoted: the sentence naming X and those that go on
+        # about them ("My guest today is VK Karthikeya… She began at Penguin in 1996…"); _says_who ranks them
         return (self._names(profile.full) or not self.speakers.has_guests(chunk.episode_id)
-                or (sentence.role == SentenceRole.introduction and self.asked_about(chunk.sentence_text(sentence))))
+                or (sentence.role == SentenceRole.introduction and bool(self._people)))
 
     def asked_about(self, text: str) -> bool:
         """For "Who is Maria?", whether the text (a sentence, or who says it) names Maria: the host's "…we welcome

@@ -50,6 +50,24 @@ def test_roles_in_context():
     assert got["Thank you, Maria, for joining today."] == R.thanks
 
 
+def test_an_opening_that_ends_in_the_first_question_is_the_introduction_up_to_that_question():
+    """A monologue opening (the guest's career, a sponsor read) before the host hands over: the introduction,
+    not the preamble of a question, so that "Who is Karthika?" can quote it."""
+    body = """    Amit: Welcome to the show. My guest today is Karthika, one of the giants of publishing. She began at Penguin in 1996 and ran HarperCollins for a decade. So how did you get into books?
+
+    Karthika: It happened entirely by accident, when a friend needed an editor.
+
+    Amit: For many people publishing is a mystery and they wonder how it works in practice. Could you explain it?
+
+    Karthika: Publishers bet on books before anyone knows whether readers will want them.
+"""
+    got = {text: role for _, text, role in roles(body)}
+    assert got["She began at Penguin in 1996 and ran HarperCollins for a decade."] == R.introduction
+    assert got["So how did you get into books?"] == R.question
+    assert got["For many people publishing is a mystery and they wonder how it works in practice."] == R.question
+    assert got["It happened entirely by accident, when a friend needed an editor."] == R.content
+
+
 def test_every_sentence_is_kept_and_traced_to_the_source():
     doc, text = blog_post(BODY)
     chunks = chunk_document(doc, text, max_words=200, min_words=0)

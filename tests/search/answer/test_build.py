@@ -359,6 +359,23 @@ def test_speech_without_speaker_labels_is_attributed_to_an_unlabelled_speaker_no
     assert compose.attribution(p.citation) == "Notes, in “Episode 25”"
 
 
+def test_who_is_someone_who_is_no_speaker_quotes_the_hosts_introduction_of_them():
+    """A guest the transcript labels only "Guest": the host's introduction naming them, and the sentences of it
+    that go on about them, answer "Who is VK Karthikeya?"; the host's own sentences about the guest do not say
+    who the host is."""
+    speakers = Speakers.of([SpeakerProfile(episode_id="ep26", short="Amit Varma", full="Amit Varma", part="host"),
+                            SpeakerProfile(episode_id="ep26", short="Guest", full="Guest", part="guest")])
+    opening = passage(26, [
+        ("My guest today is VK Karthikeya, one of the giants of Indian publishing.", "Amit Varma", R.introduction),
+        ("She began at Penguin in 1996 and ran HarperCollins for a decade after that.", "Amit Varma", R.introduction),
+        ("It happened entirely by accident when a friend of mine needed an editor.", "Guest", C)])
+    [p] = answer("Who is VK Karthikeya?", opening, speakers=speakers).points
+    assert p.text == ("My guest today is VK Karthikeya, one of the giants of Indian publishing. She began at "
+                      "Penguin in 1996 and ran HarperCollins for a decade after that.")
+    [p] = answer("Who is Amit Varma?", opening, speakers=speakers).points
+    assert not p.text.startswith("She began")  # in the third person: the guest's introduction, not his own
+
+
 def test_long_episode_titles_are_shortened_at_their_colon_in_the_attribution():
     from search.answer.compose import short_title
 
