@@ -1,7 +1,6 @@
 """Sentence roles in context: the host's introduction and questions are not content; the guest's words are."""
 from __future__ import annotations
 
-from pathlib import Path
 
 from core.models import SentenceRole as R, SpeakerRole as P
 from ingest.chunking import chunk_document

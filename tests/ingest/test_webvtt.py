@@ -1,7 +1,6 @@
 """WebVTT: Whisper cues merged into paragraphs, clocks below and above an hour, speakers from tags, errors."""
 from __future__ import annotations
 
-from pathlib import Path
 
 import pytest
 
