@@ -44,7 +44,7 @@ _OPENINGS: list[tuple[re.Pattern[str], Wanted]] = [(re.compile(pattern, re.I), k
     (rf"{_HEDGE}(?:what|which) year\b", Wanted.year),
     (rf"{_HEDGE}how (?:long\b|many {_UNIT}\b)", Wanted.duration),
     (rf"{_HEDGE}how often\b", Wanted.frequency),
-    (rf"{_HEDGE}(?:how much\b.*\b(?:{_MONEY_WORDS})\b|what (?:salary|price|cost|fee|budget|revenue|valuation)\b)",
+    (rf"{_HEDGE}(?:how much\b.*\b(?:{_MONEY_WORDS})\b|what (?:salar(?:y|ies)|prices?|costs?|fees?|budgets?|revenues?|valuations?)\b)",
      Wanted.money),
     (rf"{_HEDGE}(?:how (?:much|many|old)|what (?:share|percentage|percent|proportion|fraction|number|amount|"
      r"headcount|age))\b", Wanted.number),
@@ -64,6 +64,9 @@ _FORM = {kind: re.compile(pattern, re.I) for kind, pattern in [
                   r"march|april|may|june|july|august|september|october|november|december|spring|summer|autumn|fall|"
                   r"winter|today|tomorrow|yesterday|(?:last|next|this) (?:week|month|year|quarter))\b"),
 ]}
+# a fee, a cut or a commission is often a share of the money: "Open Collective has a 5% fee across the board"
+_FEE = re.compile(r"\b(?:fees?|cut|commissions?|take rate|margins?|royalt(?:y|ies))\b", re.I)
+_SHARE = re.compile(r"\d\s*%|\d\s*percent\b|\bpercent(?:age)?\b", re.I)
 # nouns whose answer is a person, after "which/what …" or in "the name of the …"
 # ("lead" is not one: "what leads to…" is a verb; "which lead engineer…" has "engineer")
 _PEOPLE = {"person", "people", "man", "woman", "engineer", "designer", "author", "writer", "founder", "co-founder",
@@ -73,7 +76,7 @@ _PEOPLE = {"person", "people", "man", "woman", "engineer", "designer", "author",
 _THINGS = {"company", "firm", "startup", "vendor", "provider", "customer", "client", "university", "school",
            "college", "country", "city", "language", "tool", "book", "product", "framework", "database", "team",
            "organisation", "organization", "conference", "podcast", "show", "brand", "publisher", "consultancy",
-           "agency", "investor", "game", "app"}
+           "agency", "investor", "game", "app", "event"}
 # a question that asks two things is not answered by the form of one alone ("…, and why…", "… and where…?")
 _SECOND_QUESTION = re.compile(r"\w[,;]?\s+and\s+(?:why|how|what|who|whom|where|when|which|whether)\b", re.I)
 _WHO = re.compile(r"^\s*(?:(?:do we know|can you tell me|does anyone say)\s+)?(?P<who>who|whom|whose)\b", re.I)
@@ -201,6 +204,7 @@ class Asked:
         # she lead, and where are they based?", "What language was it in, and why did it never run?": the
         # excerpts that hold it come first, but none holding it is no reason to abstain)
         self.required = self.kind is not None and not _SECOND_QUESTION.search(ask)
+        self._share = self.kind == Wanted.money and bool(_FEE.search(ask))
         self._words = [w.lower() for w in _WORD.findall(self.what)]
         self._numbers = {m.group(0).lower() for m in _NUMBER.finditer(self.what)}
         self._lowercase = {w for p in passages for w in _WORD.findall(p) if w.islower()} \
@@ -218,7 +222,7 @@ class Asked:
         if self.kind is None:
             return True
         if self.kind in _FORM:
-            return bool(_FORM[self.kind].search(text))
+            return bool(_FORM[self.kind].search(text) or (self._share and _SHARE.search(text)))
         if self.kind == Wanted.number:  # a number the question does not already say ("the three teams")
             return any(m.group(0).lower() not in self._numbers for m in _NUMBER.finditer(text))
         if _CALLED.search(text):  # "a team called product platform systems": a name, in any case

@@ -14,6 +14,8 @@ from search.answer.answer_type import Asked, Wanted, names, people, wanted
     ("How often does she hold 1:1s?", Wanted.frequency),
     ("How much funding has Stellafai raised?", Wanted.money),
     ("What salary did they offer?", Wanted.money),
+    ("What fees does Open Collective take on money raised through the platform?", Wanted.money),
+    ("At what event did he first come across Tetris?", Wanted.name),
     ("Roughly how many employees does Stellafai have?", Wanted.number),
     ("On which day of the week were the retrospectives?", Wanted.date),
     ("Where is Pearlside based?", Wanted.place),
@@ -128,6 +130,9 @@ def test_years_sums_lengths_of_time_and_frequencies_have_their_own_forms():
     assert not held("How often does she hold 1:1s?", "I hold 1:1 meetings with my reports.")
     assert held("On which day of the week were the retrospectives?", "We ran them every Friday afternoon.")
     assert not held("On which day of the week were the retrospectives?", "We ran weekly retrospectives.")
+    # a fee or a cut is often a share of the money; a share of something else answers no sum
+    assert held("What fees does Open Collective take?", "Open collective has a 5% fee across the board.")
+    assert not held("How much money did it take to start Unsplash?", "It was referring almost 80 percent of projects.")
 
 
 def test_any_text_answers_a_question_that_asks_for_no_kind():
