@@ -22,6 +22,7 @@ BELONGS = 0.4  # cosine between a neighbour and the key sentence from which it c
 
 _SPACE = re.compile(r"\s+")
 _SELF_QUESTION = re.compile(r"(?:^|[,;:.!]\s*|\b(?:like|so|and|but|is)\s+)[\"“‘']?(?:what|how|why|where|which)\b[^,;:?]*\?[\"”’')]*$", re.I)
+_ENDED = re.compile(r"[.!?…:;\"”’')\]]\s*$")  # a sentence that ends, rather than stops where the passage does
 _LIST_ITEM = re.compile(r"^\s*(?:[•\-*–·▪◦]|\d{1,2}[.)])\s")  # "• Make the change your own", "2. Be transparent"
 # disfluencies a reader never misses; the citation keeps the verbatim quote and its offsets. A hesitation goes
 # wherever it stands; "you know" only where commas or a sentence start set it off ("what you know" stays).
@@ -43,6 +44,7 @@ class Unit:
     words: int
     sentence: Sentence
     block: int  # units of one block are consecutive sentences of one speaker, nothing between them
+    cut: bool = False  # speech a passage or turn stops on mid-sentence ("…So I guess Momofuku Ando"): the rest is elsewhere
 
 
 @dataclass
@@ -82,7 +84,8 @@ def units(passages: list[Chunk], quotable: Callable[[Chunk, Sentence], bool]) ->
     block = -1
     for p_i, chunk in enumerate(passages):
         prev: Sentence | None = None
-        for i, s in enumerate(passage_sentences(chunk)):
+        sentences = passage_sentences(chunk)
+        for i, s in enumerate(sentences):
             if not quotable(chunk, s):
                 prev = None
                 continue
@@ -90,7 +93,10 @@ def units(passages: list[Chunk], quotable: Callable[[Chunk, Sentence], bool]) ->
             if prev is None or s.speaker != prev.speaker or (between or "").strip():  # a "Name:" label between
                 block += 1
             text = chunk.sentence_text(s)
-            out.append(Unit(passage=p_i, index=i, text=text, words=len(text.split()), sentence=s, block=block))
+            last = i == len(sentences) - 1 or sentences[i + 1].speaker != s.speaker  # of the passage, or the turn
+            cut = last and bool(s.speaker) and not _ENDED.search(text)
+            out.append(Unit(passage=p_i, index=i, text=text, words=len(text.split()), sentence=s, block=block,
+                            cut=cut))
             prev = s
     return out
 
@@ -118,7 +124,7 @@ def grow(key: int, us: list[Unit], vectors: np.ndarray, terms: list[set[str]]) -
     held = set(terms[key])
 
     def side(i: int, budget: bool = True) -> bool:
-        return (0 <= i < len(us) and us[i].block == us[key].block
+        return (0 <= i < len(us) and us[i].block == us[key].block and not us[i].cut
                 and (not budget or words + us[i].words <= MAX_WORDS))
 
     def closeness(i: int) -> float:

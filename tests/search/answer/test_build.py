@@ -376,6 +376,19 @@ def test_who_is_someone_who_is_no_speaker_quotes_the_hosts_introduction_of_them(
     assert not p.text.startswith("She began")  # in the third person: the guest's introduction, not his own
 
 
+def test_an_excerpt_does_not_take_the_words_a_passage_stops_on_mid_sentence():
+    """"…just had it for doom, basically. Well, he" (the sentence goes on in the next passage): a fragment read
+    alone is noise; a note's last line without a full stop is not cut."""
+    cut = passage(27, [("Trust grows when you keep the small promises you make to your team.", "Ann", C),
+                       ("Well, he", "Ann", C)])
+    [p] = answer("How do leaders build trust?", cut).points
+    assert p.text == "Trust grows when you keep the small promises you make to your team."
+    note = passage(28, [("Trust grows when you keep the small promises you make to your team.", None, C),
+                        ("Keep them every week", None, C)], kind=Kind.note, start=None)
+    [p] = answer("How do leaders build trust?", note).points
+    assert p.text.endswith("Keep them every week")
+
+
 def test_long_episode_titles_are_shortened_at_their_colon_in_the_attribution():
     from search.answer.compose import short_title
 
