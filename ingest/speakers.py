@@ -69,9 +69,9 @@ def infer_parts(doc: Document, heard: Counter[tuple[str, str]] | None = None) ->
         return {s: declared[s] for s in speakers if s in declared}
     show = show_of(doc.source)
     recurs = {s: (heard or Counter())[(show, doc.speakers.get(s, s))] >= RECURRING_EPISODES for s in speakers}
-    questions = Counter({s: 0 for s in speakers})
+    questions = Counter({s: 0 for s in speakers})  # turns that hand the floor over with a question
     for t in turns:
-        questions[t.speaker] += t.text.count("?")
+        questions[t.speaker] += t.text.rstrip(" \"'”’)").endswith("?")
     asks_most = max(speakers, key=lambda s: questions[s])
     says_host = {t.speaker for t in turns[:6] if _SAYS_HOST.search(t.text[:400])} | _named_hosts(turns[:6], speakers)
     evidence = Counter({s: 0 for s in speakers})
@@ -83,8 +83,9 @@ def infer_parts(doc: Document, heard: Counter[tuple[str, str]] | None = None) ->
         host = next(iter(says_host))
     if host is None:
         # opening and closing alone do not make a host (two people talking, nobody asking): some speaker must
-        # say so, ask questions, or be heard across the show
-        hosting = [s for s in speakers if s in says_host or questions[s] > 0 or recurs[s]]
+        # say so, ask questions, or be heard across the show; and a show's regular voices host it, not its guests
+        hosting = [s for s in speakers if recurs[s]] or \
+            [s for s in speakers if s in says_host or questions[s] > 0]
         if not hosting:
             return declared
         host = max(hosting, key=lambda s: (evidence[s], questions[s]))

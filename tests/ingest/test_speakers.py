@@ -46,6 +46,16 @@ def test_the_host_is_the_one_an_announcer_names_and_who_introduces_the_guest():
     assert infer_parts(episode(two))["Amit Varma"] == P.host
 
 
+def test_the_shows_regular_voice_hosts_though_the_guest_asks_back_and_closes():
+    """Ship It 29: the guest asks the host questions too, and has the last word; the host is the one heard in
+    every episode of the show. A question asked in passing inside a turn is no handing over."""
+    turns = [("Gerhard", "Well, hi, Zac. Welcome."), ("Zac", "Well, Gerhard, it took a year? But we're ready now."),
+             ("Gerhard", "Were you at KubeCon?"), ("Zac", "In October, was it?"), ("Gerhard", "Yes."),
+             ("Zac", "No. Did you get the cookbook?"), ("Gerhard", "I didn't, no."), ("Zac", "Bye, everyone.")]
+    heard = appearances([("shipit/ep%d.md" % i, ["Gerhard"]) for i in range(5)])
+    assert infer_parts(episode(turns, source="shipit/ep29.md"), heard) == {"Gerhard": P.host, "Zac": P.guest}
+
+
 def test_a_regular_voice_of_the_show_besides_the_host_is_a_co_host():
     turns = [("Ann", "Welcome. What is new?"), ("Cid", "Lots, Ann. Bob, what do you think?"),
              ("Bob", "Databases are hard."), ("Ann", "Bye.")]
