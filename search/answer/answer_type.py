@@ -58,7 +58,8 @@ _FORM = {kind: re.compile(pattern, re.I) for kind, pattern in [
     (Wanted.year, r"\b(?:1[89]|20)\d\d\b|\b(?:last|this|next) year\b"),
     (Wanted.duration, rf"\b(?:\d[\d.,]*|a|an|{_NUMBER_WORDS}|few|couple of|several|many)\s+(?:[\w-]+\s+)?{_UNIT}\b"),
     (Wanted.frequency, r"\b(?:(?:bi|semi-?)?(?:daily|weekly|monthly|quarterly|yearly|annually)|hourly|every|each|"
-                       r"once|twice|times|per|a (?:day|week|month|quarter|year))\b"),
+                       r"once|twice|times|per|a (?:day|week|month|quarter|year))\b"
+                       r"|(?:\d\s*%|\bpercent|\bhalf|\bmost) of the time\b"),  # "about 30% of the time"
     (Wanted.money, r"[$€£¥]\s*\d|\d\s*(?:k|m|bn)\b|\b(?:dollars?|euros?|pounds?|bucks|cents?|grand)\b"),
     (Wanted.date, r"\d|\b(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday|weekends?|january|february|"
                   r"march|april|may|june|july|august|september|october|november|december|spring|summer|autumn|fall|"

@@ -128,6 +128,7 @@ def test_years_sums_lengths_of_time_and_frequencies_have_their_own_forms():
     assert not held("How long did the migration take?", "It involved three data centres.")
     assert held("How often does she hold 1:1s?", "I strive to have biweekly 1:1 meetings with my reports.")
     assert not held("How often does she hold 1:1s?", "I hold 1:1 meetings with my reports.")
+    assert held("How often do they talk clients out of it?", "About 30% of the time we try hard to convince them.")
     assert held("On which day of the week were the retrospectives?", "We ran them every Friday afternoon.")
     assert not held("On which day of the week were the retrospectives?", "We ran weekly retrospectives.")
     # a fee or a cut is often a share of the money; a share of something else answers no sum
