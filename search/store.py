@@ -187,15 +187,18 @@ class Store:
 
     def introductions(self, episode_id: str, speaker: str, name: str) -> list[int]:
         """The chunks of this episode that say who a speaker is: where they introduce themselves (or say their own
-        name: "Hey, I'm Bruce Wang"), then where someone introduces them by name ("…we welcome Maria Bracho, CTO for
-        LATAM"), then where the write-up names them."""
-        said = "instr(substr(c.text, s.start + 1, s.end - s.start), :name) > 0"  # the sentence says the name
+        name: "Hey, I'm Bruce Wang"), then where someone introduces them by name, the first name being enough ("…we
+        welcome Maria Bracho, CTO for LATAM", "Pia, you're now the CEO of Open Collective"), then where the
+        write-up names them."""
+        sentence = "substr(c.text, s.start + 1, s.end - s.start)"
+        said = f"instr({sentence}, :name) > 0"  # the sentence says the name
+        called = f"instr({sentence}, :first) > 0"  # or what a host calls them ("Pia, you're now the CEO of…")
         q = ("SELECT s.chunk_id, MIN(CASE WHEN s.speaker = :speaker THEN 0 WHEN s.role = :intro THEN 1 ELSE 2 END)"
              " AS how FROM sentences s JOIN chunks c ON c.id = s.chunk_id WHERE c.episode_id = :episode"
-             f" AND ((s.role = :intro AND (s.speaker = :speaker OR {said})) OR (s.speaker = :speaker AND {said})"
+             f" AND ((s.role = :intro AND (s.speaker = :speaker OR {called})) OR (s.speaker = :speaker AND {said})"
              f" OR (c.kind = :summary AND {said})) GROUP BY s.chunk_id ORDER BY how, s.chunk_id")
         args = {"intro": SentenceRole.introduction.value, "speaker": speaker, "name": name, "episode": episode_id,
-                "summary": Kind.summary.value}
+                "summary": Kind.summary.value, "first": name.split()[0] if name.split() else name}
         return [r[0] for r in self.db.execute(q, args)]
 
     def full_names(self) -> dict[str, dict[str, str]]:

@@ -60,7 +60,7 @@ _KINDS: list[tuple[SentenceRole, list[str]]] = [
         "great to see you", "good to see you", "it's a pleasure",
         "thanks for having me", "thank you for having me", "thanks for inviting me", "thank you for inviting me"]),
     (SentenceRole.introduction, [
-        "your host", "my name is", "my name's", "my role", "my title",
+        "my name is", "my name's", "my role", "my title",
         "my guest", "our guest", "our guests", "distinguished guest", "special guest", "today's guest", "joining me", "joined by", "with me today", "with us today", "let me introduce",
         "please welcome", "introduce yourself", "introduce yourselves", "tell us about yourself",
         "tell us a little bit about yourself", "a bit about yourself", "bit about you",
@@ -85,13 +85,19 @@ OTHER_WORDS = 12
 _IN_PASSING = {SentenceRole.greeting, SentenceRole.thanks, SentenceRole.sign_off}
 
 
+# "your host" introduces the host ("I'm your host, Alexis", "your host Adam Stacoviak", "your host for today"), not
+# "your host organization" or "your host machine"
+_YOUR_HOST = [[{"LOWER": "your"}, {"LOWER": {"IN": ["host", "co-host", "cohost"]}}, after]
+              for after in ({"IS_PUNCT": True}, {"IS_TITLE": True}, {"LOWER": {"IN": ["for", "today", "and", "here"]}})]
+
+
 @lru_cache(maxsize=1)
 def _matchers() -> tuple[Matcher, Matcher]:
     Matcher = spacy().matcher.Matcher  # noqa: N806 (spaCy through text.nlp: no PyTorch)
     vocab = nlp().vocab
     anywhere, opening = Matcher(vocab), Matcher(vocab)
     for role, phrases in _KINDS:
-        anywhere.add(role.value, _phrases(*phrases))
+        anywhere.add(role.value, _phrases(*phrases) + (_YOUR_HOST if role == SentenceRole.introduction else []))
     for role, patterns in _OPENING:
         opening.add(role.value, patterns)
     return anywhere, opening

@@ -118,7 +118,7 @@ def _says_who(x: Excerpt, us: list[Unit], said_by: list[str], hits: list[Hit], q
     for i in range(x.first, x.last + 1):
         u, theirs = us[i], quotable.asked_about(said_by[i])
         if theirs and ((u.sentence.role == SentenceRole.introduction and _FIRST_PERSON.search(u.text))
-                       or quotable.asked_about(u.text)):
+                       or quotable.says_their_name(u.text)):
             best = 3  # "I am Maria Bracho…", "Hey, I'm Bruce Wang" (not a host's "She began at Penguin…")
         elif u.sentence.role == SentenceRole.introduction and quotable.asked_about(u.text):
             best = max(best, 2)

@@ -111,6 +111,11 @@ class Quotable:
         return (self._names(profile.full) or not self.speakers.has_guests(chunk.episode_id)
                 or (sentence.role == SentenceRole.introduction and bool(self._people)))
 
+    def says_their_name(self, text: str) -> bool:
+        """Whether the text says the whole name of whom "who is X?" asks about ("Hey, I'm Bruce Wang"): a speaker
+        saying only their own first name ("What are you doing, future Sam?") is not saying who they are."""
+        return bool(self._people) and self._people <= set(query_terms(text))
+
     def asked_about(self, text: str) -> bool:
         """For "Who is Maria?", whether the text (a sentence, or who says it) names Maria: the host's "…we welcome
         Maria Bracho, CTO for LATAM at Red Hat" may then be quoted. False for other questions."""

@@ -77,3 +77,31 @@ def test_who_is_finds_the_introduction_and_names_the_part_of_a_speaker_labelled_
     assert not answer.abstained
     assert answer.points[0].text == "I am Maria Bracho and I lead technology for Latin America at Red Hat."
     assert "Maria Bracho (guest)" in answer.answer
+
+
+FIRST_NAME_MD = """# Founders talk with Pia Mancini
+
+**Adam Stacoviak:** Pia, you're now the CEO of Open Collective, and you're from Argentina. How are you finding it?
+
+**Pia Mancini:** It's a challenge, and I love it. Fees vary, but it really depends on your host organization.
+
+**Adam Stacoviak:** What do fiscal hosts do for a collective?
+
+**Pia Mancini:** A fiscal host holds the money and pays the bills. What are you doing, future Pia? I ask that a lot.
+"""
+
+
+def test_who_is_finds_the_hosts_opening_that_calls_the_guest_by_first_name(tmp_path):
+    """Changelog's hosts open with "Pia, you're now the CEO of Open Collective…": the guest's first name is enough
+    to find it, while "…your host organization" is no introduction and "future Pia" says no more than her name."""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "founders-pia.md").write_text(FIRST_NAME_MD, encoding="utf-8")
+    kb = KnowledgeBase(Settings(data_dir=tmp_path / "d", model="fake"))
+    kb.ingest([corpus])
+    intro = kb.store.introductions("founders-pia", "Pia Mancini", "Pia Mancini")
+    opening = kb.store.chunks(intro[:1])[intro[0]]
+    assert opening.text.startswith("Adam Stacoviak: Pia, you're now the CEO")
+    answer = kb.ask("Who is Pia Mancini?")
+    assert not answer.abstained
+    assert answer.points[0].text.startswith("Pia, you're now the CEO of Open Collective")

@@ -13,6 +13,8 @@ CASES = [
     ("Thanks for having me, it's great to be here.", R.greeting),
     ("I’m your host, Alexis Monville, and today I’m thrilled to welcome Maria Bracho, CTO at Red Hat.", R.introduction),
     ("I am Maria Bracho.", R.introduction),
+    ("This is your host Adam Stacoviak, and this is Founders Talk.", R.introduction),
+    ("But it really depends on your host organization.", R.content),  # a fiscal host, not the show's
     ("My role at Red Hat is as Chief Technology Officer for Latin America.", R.introduction),
     ("My guest today is the VP of Engineering at Box.", R.introduction),
     ("Thank you, Maria, for having joined the podcast today.", R.thanks),
