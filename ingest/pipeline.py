@@ -5,6 +5,7 @@ import hashlib
 import json
 import sys
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from functools import lru_cache
 from pathlib import Path
@@ -15,7 +16,7 @@ from ingest.chapters import apply_chapters, chapter_file, load_chapters
 from ingest.chunking import chunk_document
 from ingest.readers import ReaderError, reader_for
 from ingest.roles import assign_roles
-from ingest.speakers import appearances, infer_parts
+from ingest.speakers import appearances, infer_parts, regulars, show_of
 from text.windows import sentence_windows
 from core.models import Chunk, Document, IngestReport
 from search.embedding import Embedder
@@ -163,13 +164,14 @@ def code_fingerprint() -> str:
     return digest.hexdigest()
 
 
-def file_key(path: Path, text: str, source: str, settings: tuple) -> str:
+def file_key(path: Path, text: str, source: str, settings: tuple, regular: list[str] | None = None) -> str:
     """What a file's episodes depend on: its text, its name in the index, its sidecar and chapter files, the
-    reading code and the ingest settings. Equal keys mean equal episodes, so the file need not be parsed."""
+    reading code, the ingest settings and its show's regular voices (who hosts depends on them). Equal keys mean
+    equal episodes, so the file need not be parsed."""
     extras = [p for p in (sidecar_path(path), chapter_file(path))
               if p is not None and p.exists() and p != path]
     payload = json.dumps([text_key(text), source, [(p.name, hashlib.sha256(p.read_bytes()).hexdigest()) for p in extras],
-                          CHUNKER_VERSION, code_fingerprint(), *settings])
+                          CHUNKER_VERSION, code_fingerprint(), *settings, *([regular] if regular else [])])
     return hashlib.sha256(payload.encode()).hexdigest()
 
 
@@ -197,7 +199,48 @@ def embed_texts(doc: Document, chunk: Chunk, windows: bool) -> tuple[str, list[s
 def ingest(store: Store, embedder: Embedder, paths: list[Path], *, prune: bool = False, max_words: int = 200,
            min_words: int = 60, sentence_vectors: bool = True, batch_size: int = 16,
            progress: bool = False, tagger: Tagger | None = None, on_progress: Progress | None = None) -> IngestReport:
-    """Read files and folders, then commit what changed as one batch (see `ingest_documents`)."""
+    """Read files and folders, then commit what changed as one batch (see `ingest_documents`). When the batch makes
+    someone a show's regular voice (heard in a third episode), the show's earlier episodes are read again in a
+    second batch: who hosts them may have changed, and an unchanged file would otherwise keep its old parts."""
+    before = _regulars(store)
+    report = _ingest_once(store, embedder, paths, prune=prune, max_words=max_words, min_words=min_words,
+                          sentence_vectors=sentence_vectors, batch_size=batch_size, progress=progress, tagger=tagger,
+                          on_progress=on_progress, regular=before)
+    after = _regulars(store)
+    if after == before:
+        return report
+    again = _ingest_once(store, embedder, paths, max_words=max_words, min_words=min_words,
+                         sentence_vectors=sentence_vectors, batch_size=batch_size, progress=progress, tagger=tagger,
+                         on_progress=on_progress, regular=after)
+    report.updated += [e for e in again.updated if e not in report.added and e not in report.updated]
+    report.chunks_embedded += again.chunks_embedded
+    report.index_version = again.index_version
+    return report
+
+
+def _regulars(store: Store) -> dict[str, list[str]]:
+    return regulars(_heard(store, []))
+
+
+def _heard(store: Store, batch: list[tuple[Document, str, str]]) -> Counter[tuple[str, str]]:
+    """Who is heard in how many episodes of each show: the stored episodes (by the names their profiles give,
+    which include speakers a transcript labels by full name) and, in their place where re-read, this batch's."""
+    voices: dict[str, set[str]] = {}
+    for p in store.speaker_profiles():
+        voices.setdefault(p.episode_id, set()).add(p.full or p.short)
+    in_batch = {d.id for d, _, _ in batch}
+    stored = [(e.source, voices.get(e.id, set(e.speakers))) for e in store.episodes() if e.id not in in_batch]
+    return appearances(stored + [(d.source, _voices_of(d)) for d, _, _ in batch])
+
+
+def _voices_of(doc: Document) -> set[str]:
+    """The full names of everyone heard in the document (a name table, else the labels themselves)."""
+    return {doc.speakers.get(s.speaker, s.speaker) for s in doc.segments if s.speaker} | set(doc.speakers.values())
+
+
+def _ingest_once(store: Store, embedder: Embedder, paths: list[Path], *, prune: bool = False, max_words: int,
+                 min_words: int, sentence_vectors: bool, batch_size: int, progress: bool, tagger: Tagger | None,
+                 on_progress: Progress | None, regular: dict[str, list[str]]) -> IngestReport:
     failed: dict[str, str] = {}
     duplicates: dict[str, str] = {}
     first_with: dict[str, str] = {}  # content hash -> the first file of this batch with that content
@@ -213,7 +256,7 @@ def ingest(store: Store, embedder: Embedder, paths: list[Path], *, prune: bool =
         try:
             text = read_text(path)
             source = source_name(path, root)
-            key = file_key(path, text, source, settings)
+            key = file_key(path, text, source, settings, regular.get(show_of(source)))
             same = known.get(abspath) == key  # its stored episodes came from exactly this: no need to parse
             docs = [] if same else parse_text(path, text, source)
         except (ReaderError, OSError, UnicodeError) as exc:
@@ -251,8 +294,7 @@ def ingest_documents(store: Store, embedder: Embedder, batch: list[tuple[Documen
     report.skipped += [eid for eid, (_, fpath) in state.items() if fpath in unparsed]
     pending: list[tuple[Document, list[Chunk], str, str]] = []
     seen_ids: dict[str, str] = {}
-    heard = appearances([(e.source, e.speakers) for e in store.episodes() if e.id not in {d.id for d, _, _ in batch}]
-                        + [(d.source, d.speakers.values()) for d, _, _ in batch])
+    heard = _heard(store, batch)
     bars = progress and len(batch) >= 20
     for doc, text, abspath in Stage("chunking", len(batch), "doc", bars, on_progress).iterate(batch):
         owner = seen_ids.get(doc.id) or state.get(doc.id, (None, abspath))[1]

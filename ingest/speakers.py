@@ -42,6 +42,15 @@ def appearances(episodes: Iterable[tuple[str, Iterable[str]]]) -> Counter[tuple[
     return out
 
 
+def regulars(heard: Counter[tuple[str, str]]) -> dict[str, list[str]]:
+    """Per show, the people heard in enough of its episodes to be one of its regular voices (see `infer_parts`)."""
+    out: dict[str, list[str]] = {}
+    for (show, name), n in sorted(heard.items()):
+        if n >= RECURRING_EPISODES:
+            out.setdefault(show, []).append(name)
+    return out
+
+
 def _declared(doc: Document) -> dict[str, SpeakerRole]:
     """Parts the sidecar states: `speaker_roles: {name: part}`, or `hosts` / `guests` lists (short or full names)."""
     by_name = {**{s: s for s in doc.speakers}, **{full: s for s, full in doc.speakers.items()}}

@@ -267,3 +267,35 @@ def test_quotable_sentences_get_their_vectors_at_ingest(store, tmp_path):
     np.testing.assert_allclose(have["Trust grows when you keep small promises to people."],
                                FakeEmbedder().encode(["Trust grows when you keep small promises to people."])[0])
     assert store.prune_embeddings() == 0  # what a sentence uses is kept
+
+
+def _show_episode(guest: str, guest_asks: bool) -> str:
+    """A Markdown episode of one show: Gerhard hosts; a guest who asks back and has the last word looks like a
+    host until Gerhard is known as the show's regular voice."""
+    back = " Were you there?" if guest_asks else ""
+    return (f"**Gerhard Lazu:** Hi {guest}, welcome. What are you working on?\n\n"
+            f"**{guest}:** Databases, mostly, and how to keep them running.{back}\n\n"
+            f"**Gerhard Lazu:** I was. Tell me about databases.\n\n"
+            f"**{guest}:** Because storage is where the hard problems are.{back}\n\n"
+            f"**Gerhard Lazu:** Yes.\n\n**{guest}:** Thanks for having me, bye.\n")
+
+
+def test_a_voice_that_becomes_regular_rehosts_the_shows_earlier_episodes_in_the_same_ingest(store, tmp_path):
+    """Episodes added one batch at a time: once Gerhard is heard in a third episode of the show he hosts it, and
+    the earlier episode that had made its guest the host (unchanged on disk) is read again in the same ingest."""
+    show = tmp_path / "shipit"
+    show.mkdir()
+    (show / "ep1.md").write_text(_show_episode("Zac Smith", guest_asks=True), encoding="utf-8")
+
+    def parts(eid: str) -> dict[str, str]:
+        return {p.full: p.part for p in store.speaker_profiles() if p.episode_id == eid}
+
+    ingest(store, FakeEmbedder(), [tmp_path])
+    assert parts("ep1")["Zac Smith"] == "host"  # alone, the evidence points at the guest
+    for n, guest in ((2, "Liz Rice"), (3, "Dan Lorenc")):
+        (show / f"ep{n}.md").write_text(_show_episode(guest, guest_asks=False), encoding="utf-8")
+    report = ingest(store, FakeEmbedder(), [tmp_path])
+    assert sorted(report.added) == ["ep2", "ep3"] and report.updated == ["ep1"]
+    assert parts("ep1") == {"Gerhard Lazu": "host", "Zac Smith": "guest"}
+    again = ingest(store, FakeEmbedder(), [tmp_path])
+    assert again.added == again.updated == [] and sorted(again.skipped) == ["ep1", "ep2", "ep3"]
