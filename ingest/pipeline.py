@@ -200,26 +200,54 @@ def ingest(store: Store, embedder: Embedder, paths: list[Path], *, prune: bool =
            min_words: int = 60, sentence_vectors: bool = True, batch_size: int = 16,
            progress: bool = False, tagger: Tagger | None = None, on_progress: Progress | None = None) -> IngestReport:
     """Read files and folders, then commit what changed as one batch (see `ingest_documents`). When the batch makes
-    someone a show's regular voice (heard in a third episode), the show's earlier episodes are read again in a
-    second batch: who hosts them may have changed, and an unchanged file would otherwise keep its old parts."""
-    before = _regulars(store)
-    report = _ingest_once(store, embedder, paths, prune=prune, max_words=max_words, min_words=min_words,
-                          sentence_vectors=sentence_vectors, batch_size=batch_size, progress=progress, tagger=tagger,
-                          on_progress=on_progress, regular=before)
-    after = _regulars(store)
-    if after == before:
-        return report
-    again = _ingest_once(store, embedder, paths, max_words=max_words, min_words=min_words,
-                         sentence_vectors=sentence_vectors, batch_size=batch_size, progress=progress, tagger=tagger,
-                         on_progress=on_progress, regular=after)
-    report.updated += [e for e in again.updated if e not in report.added and e not in report.updated]
-    report.chunks_embedded += again.chunks_embedded
-    report.index_version = again.index_version
+    someone a show's regular voice (heard in a third episode), the show's unchanged files are read again into the
+    same batch: who hosts their episodes may have changed, and the batch commits whole or not at all."""
+    failed: dict[str, str] = {}
+    duplicates: dict[str, str] = {}
+    first_with: dict[str, str] = {}  # content hash -> the first file of this batch with that content
+    batch: list[tuple[Document, str, str]] = []
+    settings = ingest_settings(max_words, min_words, sentence_vectors, embedder)
+    known = store.file_keys()
+    before = regulars(_heard(store, []))
+    keys: dict[str, str] = {}
+    unchanged: dict[str, tuple[Path, str, str]] = {}  # abspath -> (path, text, source name)
+    files = discover(paths)
+    for path in Stage("reading", len(files), "file", progress and len(files) >= 20, on_progress).iterate(files):
+        root = next((p for p in paths if p.is_dir() and path.is_relative_to(p)), None)
+        abspath = str(path.resolve())
+        try:
+            text = read_text(path)
+            source = source_name(path, root)
+            key = file_key(path, text, source, settings, before.get(show_of(source)))
+            same = known.get(abspath) == key  # its stored episodes came from exactly this: no need to parse
+            docs = [] if same else parse_text(path, text, source)
+        except (ReaderError, OSError, UnicodeError) as exc:
+            failed[str(path)] = str(exc)
+            continue
+        first = first_with.setdefault(text_key(text), str(path))
+        if first != str(path):  # both are indexed (distinct ids); the user hears about it
+            duplicates[str(path)] = first
+        if same:
+            unchanged[abspath] = (path, text, source)
+            continue
+        keys[abspath] = key
+        batch += [(doc, text, abspath) for doc in docs]
+    after = regulars(_heard(store, batch))
+    for abspath, (path, text, source) in list(unchanged.items()):
+        show = show_of(source)
+        if after.get(show) != before.get(show):  # read again: a new regular voice may host its episodes
+            del unchanged[abspath]
+            batch += [(doc, text, abspath) for doc in parse_text(path, text, source)]
+    for doc, text, abspath in batch:  # keys under the show's regular voices as this batch leaves them
+        keys[abspath] = file_key(Path(abspath), text, doc.source, settings, after.get(show_of(doc.source)))
+    roots = [str(p.resolve()) for p in paths] if prune else []
+    report = ingest_documents(store, embedder, batch, prune_roots=roots, max_words=max_words, min_words=min_words,
+                              sentence_vectors=sentence_vectors, batch_size=batch_size, progress=progress,
+                              tagger=tagger, on_progress=on_progress, file_keys=keys,
+                              unchanged_files=list(unchanged))
+    report.failed.update(failed)
+    report.duplicates.update(duplicates)
     return report
-
-
-def _regulars(store: Store) -> dict[str, list[str]]:
-    return regulars(_heard(store, []))
 
 
 def _heard(store: Store, batch: list[tuple[Document, str, str]]) -> Counter[tuple[str, str]]:
@@ -236,47 +264,6 @@ def _heard(store: Store, batch: list[tuple[Document, str, str]]) -> Counter[tupl
 def _voices_of(doc: Document) -> set[str]:
     """The full names of everyone heard in the document (a name table, else the labels themselves)."""
     return {doc.speakers.get(s.speaker, s.speaker) for s in doc.segments if s.speaker} | set(doc.speakers.values())
-
-
-def _ingest_once(store: Store, embedder: Embedder, paths: list[Path], *, prune: bool = False, max_words: int,
-                 min_words: int, sentence_vectors: bool, batch_size: int, progress: bool, tagger: Tagger | None,
-                 on_progress: Progress | None, regular: dict[str, list[str]]) -> IngestReport:
-    failed: dict[str, str] = {}
-    duplicates: dict[str, str] = {}
-    first_with: dict[str, str] = {}  # content hash -> the first file of this batch with that content
-    batch: list[tuple[Document, str, str]] = []
-    settings = ingest_settings(max_words, min_words, sentence_vectors, embedder)
-    known = store.file_keys()
-    keys: dict[str, str] = {}
-    unchanged: list[str] = []
-    files = discover(paths)
-    for path in Stage("reading", len(files), "file", progress and len(files) >= 20, on_progress).iterate(files):
-        root = next((p for p in paths if p.is_dir() and path.is_relative_to(p)), None)
-        abspath = str(path.resolve())
-        try:
-            text = read_text(path)
-            source = source_name(path, root)
-            key = file_key(path, text, source, settings, regular.get(show_of(source)))
-            same = known.get(abspath) == key  # its stored episodes came from exactly this: no need to parse
-            docs = [] if same else parse_text(path, text, source)
-        except (ReaderError, OSError, UnicodeError) as exc:
-            failed[str(path)] = str(exc)
-            continue
-        first = first_with.setdefault(text_key(text), str(path))
-        if first != str(path):  # both are indexed (distinct ids); the user hears about it
-            duplicates[str(path)] = first
-        if same:
-            unchanged.append(abspath)
-            continue
-        keys[abspath] = key
-        batch += [(doc, text, abspath) for doc in docs]
-    roots = [str(p.resolve()) for p in paths] if prune else []
-    report = ingest_documents(store, embedder, batch, prune_roots=roots, max_words=max_words, min_words=min_words,
-                              sentence_vectors=sentence_vectors, batch_size=batch_size, progress=progress,
-                              tagger=tagger, on_progress=on_progress, file_keys=keys, unchanged_files=unchanged)
-    report.failed.update(failed)
-    report.duplicates.update(duplicates)
-    return report
 
 
 def ingest_documents(store: Store, embedder: Embedder, batch: list[tuple[Document, str, str]], *,

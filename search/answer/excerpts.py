@@ -147,14 +147,19 @@ def grow(key: int, us: list[Unit], vectors: np.ndarray, terms: list[set[str]]) -
     return first, _whole_list(last, key, us)
 
 
+_TRAILS_OFF = re.compile(r"(?:\.\.\.|…)[\"”’']?$")  # "…an amateur approach... But to be honest, …"
+
+
 def _announces(u: Unit) -> bool:
     """A sentence that is read only with the next one: it ends in a colon, or its last clause is a question the
     speaker goes on to answer ("…good employees, like what do we want? We want to be challenged…"), a quoted one too
-    ("…I was like "Why don't we make something?" So I got to spend six months on an app…"). A quotable
+    ("…I was like "Why don't we make something?" So I got to spend six months on an app…"), or it trails off
+    ("…adding print statements is an amateur approach... But to be honest, if your program compiles quickly…":
+    an ellipsis ends a sentence, text.sentences, not the thought). A quotable
     sentence is never the host's question (text.sentence_kinds), and a tag ("…in person, right?") asks nothing.
     Only in speech: in a discussion thread the line after a commenter's question is the next commenter's."""
     text = u.text.rstrip()
-    return text.endswith(":") or bool(u.sentence.speaker and _SELF_QUESTION.search(text))
+    return text.endswith(":") or bool(u.sentence.speaker and (_SELF_QUESTION.search(text) or _TRAILS_OFF.search(text)))
 
 
 def _item(us: list[Unit], i: int, block: int) -> bool:
