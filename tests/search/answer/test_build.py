@@ -480,8 +480,8 @@ def test_a_question_the_speaker_asks_takes_the_answer_that_follows():
     quoted = ask.replace("like what do we want from trust?", "I was like “Well, we know trust. Why don't we ask what they want?”")
     [p] = answer("What do employees want from trust?", passage(20, [(quoted, "Ann", C), (said, "Ann", C)])).points
     assert p.text.endswith(said)  # a question in quotation marks, after a sentence the splitter kept, too
-    trails = ("All of us in every role on every team we have ever built together over many long years want "
-              "trust, or something like it...")
+    trails = ("All of us in every role on every team we have ever built together over many long years, the good "
+              "employees and the great ones and the new ones, want trust, or something like it...")
     assert len(trails.split()) + len(said.split()) > MAX_WORDS
     [p] = answer("What do employees want from trust?", passage(21, [(trails, "Ann", C), (said, "Ann", C)])).points
     assert p.text.endswith(said)  # a sentence that trails off goes on in the next one
