@@ -289,10 +289,14 @@
     ui.answer.hidden = false;
     const ts = terms(ans.question);
     if (ans.abstained) {
+      const near = ans.near || [];
       ui.answer.append(el("div", { class: "answer-card abstained" },
         el("h2", { class: "answer-label" }, "No answer found"),
         el("p", { class: "answer-text" }, ans.answer || "The transcripts do not seem to cover this question."),
         ans.reason ? el("p", { class: "muted reason" }, `Why: ${ans.reason}.`) : null,
+        // the closest passages' best excerpts, attributed: what the corpus holds near the question
+        near.length ? el("p", { class: "muted" }, "Closest excerpts (they do not answer it):") : null,
+        near.length ? el("ol", { class: "points near" }, near.map((p) => pointCard(p, ts))) : null,
         ans.closest && ans.closest.length ? el("p", { class: "muted" }, "These are the closest passages:") : null));
       if (ans.closest && ans.closest.length) {
         ui.results.append(el("ol", { class: "list" }, ans.closest.map((h) => el("li", {}, passageCard(h, ts)))));

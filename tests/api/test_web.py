@@ -206,6 +206,11 @@ def test_search_ask_and_context(server, browser):
     page.press("#q", "Enter")
     expect(page.locator("#answer .answer-card.abstained")).to_be_visible()
     expect(page.locator("#answer")).to_contain_text("No answer found")
+    # with the closest passages' best excerpts as attributed points, before the passages themselves
+    near = page.locator("#answer .points.near .point")
+    expect(near.first).to_be_visible()
+    expect(near.first.locator(".point-meta")).not_to_be_empty()
+    page.screenshot(path=str(SHOTS / "web-abstain.png"))
 
     # the episode panel lists speakers and chapters, with chapter times linked into the episode
     page.get_by_role("radio", name="Search").check()
