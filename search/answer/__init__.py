@@ -24,8 +24,6 @@ from search.answer.excerpts import MIN_WORDS, Excerpt, Unit, excerpt, grow, unit
 from search.answer.roles import Quotable, Speakers
 from search.answer.score import Encode, Sentences, score_sentences
 
-_FIRST_PERSON = re.compile(r"\b(?:I|I['’]m|[Mm]y|[Mm]e)\b")
-
 __all__ = ["NO_ANSWER", "Candidates", "Speakers", "build_answer", "candidates", "unknown_names", "with_generation"]
 
 if TYPE_CHECKING:
@@ -109,6 +107,9 @@ def _answer(question: str, chosen: list[int], c: Candidates, speakers: Speakers)
     lead = compose.lead(points)
     return Answer(question=question, answer=compose.plain_text(lead, points), abstained=False, lead=lead,
                   points=points, citations=[p.citation for p in points])
+
+
+_FIRST_PERSON = re.compile(r"\b(?:I|I['’]m|[Mm]y|[Mm]e)\b")  # one's own introduction speaks in the first person
 
 
 def _says_who(x: Excerpt, us: list[Unit], said_by: list[str], hits: list[Hit], quotable: Quotable) -> int:
