@@ -43,6 +43,7 @@ class KnowledgeBase:
         self._encode_query = lru_cache(maxsize=1024)(self._encode_one)
         self._sentence_vectors: dict[str, np.ndarray] = {}  # oldest first (see encode_texts)
         self._cache_lock = threading.Lock()
+        self._speakers: tuple[int, Speakers] = (-1, Speakers({}))  # (index version, its speakers)
 
     # --- parts, loaded when first needed -----------------------------------------------------------
     def _precision(self) -> str:
@@ -180,7 +181,11 @@ class KnowledgeBase:
         return [to_hit(chunks[cid], floor) for cid in ids if cid in chunks]
 
     def speakers(self) -> Speakers:
-        return Speakers.of(self.store.speaker_profiles())
+        """Who is who, once per index version: every answer reads it (twice for "who is X?")."""
+        version = self.store.version()
+        if self._speakers[0] != version:
+            self._speakers = (version, Speakers.of(self.store.speaker_profiles()))
+        return self._speakers[1]
 
     def _extractive(self, question: str, k: int, filters: Filters | None) -> tuple[Answer, list[Hit]]:
         hits, chunks = self.answer_passages(question, k, filters)

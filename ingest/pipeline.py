@@ -208,9 +208,11 @@ def ingest(store: Store, embedder: Embedder, paths: list[Path], *, prune: bool =
     batch: list[tuple[Document, str, str]] = []
     settings = ingest_settings(max_words, min_words, sentence_vectors, embedder)
     known = store.file_keys()
-    before = regulars(_heard(store, []))
+    stored = _stored_voices(store)
+    before = regulars(_heard(stored, []))
     keys: dict[str, str] = {}
-    unchanged: dict[str, tuple[Path, str, str]] = {}  # abspath -> (path, text, source name)
+    read: dict[str, tuple[Path, str]] = {}  # abspath -> (path, source name) of every file read (not its text)
+    unchanged: list[str] = []
     files = discover(paths)
     for path in Stage("reading", len(files), "file", progress and len(files) >= 20, on_progress).iterate(files):
         root = next((p for p in paths if p.is_dir() and path.is_relative_to(p)), None)
@@ -224,41 +226,53 @@ def ingest(store: Store, embedder: Embedder, paths: list[Path], *, prune: bool =
         except (ReaderError, OSError, UnicodeError) as exc:
             failed[str(path)] = str(exc)
             continue
+        read[abspath] = (path, source)
         first = first_with.setdefault(text_key(text), str(path))
         if first != str(path):  # both are indexed (distinct ids); the user hears about it
             duplicates[str(path)] = first
         if same:
-            unchanged[abspath] = (path, text, source)
+            unchanged.append(abspath)
             continue
         keys[abspath] = key
         batch += [(doc, text, abspath) for doc in docs]
-    after = regulars(_heard(store, batch))
-    for abspath, (path, text, source) in list(unchanged.items()):
-        show = show_of(source)
-        if after.get(show) != before.get(show):  # read again: a new regular voice may host its episodes
-            del unchanged[abspath]
-            batch += [(doc, text, abspath) for doc in parse_text(path, text, source)]
-    for doc, text, abspath in batch:  # keys under the show's regular voices as this batch leaves them
-        keys[abspath] = file_key(Path(abspath), text, doc.source, settings, after.get(show_of(doc.source)))
+    after = regulars(_heard(stored, batch))
+    shows = {show for show in before.keys() | after.keys() if before.get(show) != after.get(show)}
+    for abspath, (path, source) in read.items():
+        if show_of(source) not in shows:  # rare: only a batch that makes someone a show's regular voice
+            continue
+        try:
+            text = read_text(path)
+            if abspath in unchanged:  # read again: a new regular voice may host its episodes
+                batch += [(doc, text, abspath) for doc in parse_text(path, text, source)]
+                unchanged.remove(abspath)
+            keys[abspath] = file_key(path, text, source, settings, after.get(show_of(source)))
+        except (ReaderError, OSError, UnicodeError) as exc:
+            failed[str(path)] = str(exc)
     roots = [str(p.resolve()) for p in paths] if prune else []
     report = ingest_documents(store, embedder, batch, prune_roots=roots, max_words=max_words, min_words=min_words,
                               sentence_vectors=sentence_vectors, batch_size=batch_size, progress=progress,
-                              tagger=tagger, on_progress=on_progress, file_keys=keys,
-                              unchanged_files=list(unchanged))
+                              tagger=tagger, on_progress=on_progress, file_keys=keys, unchanged_files=unchanged,
+                              heard=_heard(stored, batch))
     report.failed.update(failed)
     report.duplicates.update(duplicates)
     return report
 
 
-def _heard(store: Store, batch: list[tuple[Document, str, str]]) -> Counter[tuple[str, str]]:
-    """Who is heard in how many episodes of each show: the stored episodes (by the names their profiles give,
-    which include speakers a transcript labels by full name) and, in their place where re-read, this batch's."""
+def _stored_voices(store: Store) -> list[tuple[str, str, set[str]]]:
+    """(episode id, source, full names heard) of every stored episode: by the names their profiles give, which
+    include speakers a transcript labels by full name."""
     voices: dict[str, set[str]] = {}
     for p in store.speaker_profiles():
         voices.setdefault(p.episode_id, set()).add(p.full or p.short)
+    return [(e.id, e.source, voices.get(e.id, set(e.speakers))) for e in store.episodes()]
+
+
+def _heard(stored: list[tuple[str, str, set[str]]], batch: list[tuple[Document, str, str]]) -> Counter[tuple[str, str]]:
+    """Who is heard in how many episodes of each show: the stored episodes and, in their place where re-read,
+    this batch's."""
     in_batch = {d.id for d, _, _ in batch}
-    stored = [(e.source, voices.get(e.id, set(e.speakers))) for e in store.episodes() if e.id not in in_batch]
-    return appearances(stored + [(d.source, _voices_of(d)) for d, _, _ in batch])
+    return appearances([(source, voices) for eid, source, voices in stored if eid not in in_batch]
+                       + [(d.source, _voices_of(d)) for d, _, _ in batch])
 
 
 def _voices_of(doc: Document) -> set[str]:
@@ -270,10 +284,12 @@ def ingest_documents(store: Store, embedder: Embedder, batch: list[tuple[Documen
                      prune_roots: list[str] | None = None, max_words: int = 200, min_words: int = 60,
                      sentence_vectors: bool = True, batch_size: int = 16, progress: bool = False,
                      tagger: Tagger | None = None, on_progress: Progress | None = None,
-                     file_keys: dict[str, str] | None = None, unchanged_files: list[str] | None = None) -> IngestReport:
+                     file_keys: dict[str, str] | None = None, unchanged_files: list[str] | None = None,
+                     heard: Counter[tuple[str, str]] | None = None) -> IngestReport:
     """Add, replace or skip each (document, source text, path) by content hash; embed only unseen chunk texts;
     commit all episode changes in one transaction, so readers see the old or the new version, never a mix.
-    `file_keys` (path -> `file_key`) are stored with the batch; `unchanged_files` were skipped unparsed."""
+    `file_keys` (path -> `file_key`) are stored with the batch; `unchanged_files` were skipped unparsed; `heard`:
+    who is heard in how many episodes of each show (`_heard`), when the caller has counted it."""
     report = IngestReport()
     state = store.episode_state()
     settings = ingest_settings(max_words, min_words, sentence_vectors, embedder)
@@ -281,7 +297,7 @@ def ingest_documents(store: Store, embedder: Embedder, batch: list[tuple[Documen
     report.skipped += [eid for eid, (_, fpath) in state.items() if fpath in unparsed]
     pending: list[tuple[Document, list[Chunk], str, str]] = []
     seen_ids: dict[str, str] = {}
-    heard = _heard(store, batch)
+    heard = heard if heard is not None else _heard(_stored_voices(store), batch)
     bars = progress and len(batch) >= 20
     for doc, text, abspath in Stage("chunking", len(batch), "doc", bars, on_progress).iterate(batch):
         owner = seen_ids.get(doc.id) or state.get(doc.id, (None, abspath))[1]

@@ -21,7 +21,8 @@ def nlp() -> Language:
     return pipeline
 
 
-_ELLIPSIS_END = re.compile(r"(?:\.\.\.|…)\s+(?=[\"“‘']?[A-Z])")
+ELLIPSIS = r"(?:\.\.\.|…)"  # a trailing-off: three dots, or the one character
+_ELLIPSIS_END = re.compile(rf"{ELLIPSIS}\s+(?=[\"“‘']?[A-Z])")
 
 
 def sentence_spans(text: str) -> list[tuple[int, int]]:

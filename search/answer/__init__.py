@@ -83,7 +83,7 @@ def build_answer(question: str, hits: list[Hit], chunks: dict[int, Chunk], encod
                       near=compose.points(near, cands, c.hits, c.passages, speakers), reason=reason)
 
     if any(c.says_who):  # "Who is Tamar?": her introduction answers it, however few words the question has
-        return _answer(question, _best_introduction(c), c, speakers)
+        return _answer(question, _best_introduction(c, totals), c, speakers)
     best = _closest(question, c, encode)
     reason = abstain.before_choosing(question, bool(c.keys), best, in_corpus)
     if reason:
@@ -128,11 +128,11 @@ def _says_who(x: Excerpt, us: list[Unit], said_by: list[str], hits: list[Hit], q
     return best
 
 
-def _best_introduction(c: Candidates) -> list[int]:
+def _best_introduction(c: Candidates, totals: list[float]) -> list[int]:
     """The excerpt that best says who the person asked about is: their own introduction first, then someone else's,
-    then the write-up; among equals, the best scored. One point: who they are is one answer, and the host
+    then the write-up; among equals, the best scored (`totals`). One point: who they are is one answer, and the host
     introduces themselves in every episode."""
-    return [max(range(len(c.excerpts)), key=lambda j: (c.says_who[j], c.scored.total(c.excerpts[j])))]
+    return [max(range(len(c.excerpts)), key=lambda j: (c.says_who[j], totals[j]))]
 
 
 def _closest(question: str, c: Candidates, encode: Encode) -> float:

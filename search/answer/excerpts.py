@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from core.models import Chunk, Sentence
+from text.sentences import ELLIPSIS, sentence_spans
 
 MAX_WORDS = 60  # an excerpt is read at a glance; a single longer sentence stands alone
 MIN_WORDS = 8  # below this a sentence says too little to stand as a point ("It's fun.")
@@ -70,7 +71,6 @@ def passage_sentences(chunk: Chunk) -> list[Sentence]:
     if chunk.sentences:
         return chunk.sentences
     from text.sentence_kinds import sentence_kinds
-    from text.sentences import sentence_spans
 
     spans = sentence_spans(chunk.text)
     kinds = sentence_kinds([chunk.text[a:b] for a, b in spans])
@@ -147,7 +147,7 @@ def grow(key: int, us: list[Unit], vectors: np.ndarray, terms: list[set[str]]) -
     return first, _whole_list(last, key, us)
 
 
-_TRAILS_OFF = re.compile(r"(?:\.\.\.|…)[\"”’']?$")  # "…an amateur approach... But to be honest, …"
+_TRAILS_OFF = re.compile(rf"{ELLIPSIS}[\"”’']?$")  # "…an amateur approach... But to be honest, …"
 
 
 def _announces(u: Unit) -> bool:

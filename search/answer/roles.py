@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from core.models import Chunk, Sentence, SentenceRole, SpeakerRole
 from search.query import SpeakerProfile, query_terms
@@ -52,16 +53,25 @@ class Speakers:
     def has_guests(self, episode_id: str) -> bool:
         return episode_id in self.with_guests
 
+    @cached_property
+    def _name_terms(self) -> dict[tuple[str, str], frozenset[str]]:
+        """The words of each speaker's full name, worked out once (on the first who-question, not per question)."""
+        return {k: frozenset(query_terms(p.full)) for k, p in self.profiles.items() if p.full}
+
     def named_in(self, question: str) -> list[SpeakerProfile]:
         """The speakers the question names (by a word of their full name: "Who is Tamar?")."""
         words = set(query_terms(question))
-        return [p for p in self.profiles.values() if p.full and words & set(query_terms(p.full))]
+        return [self.profiles[k] for k, terms in self._name_terms.items() if words & terms]
 
     def called(self, name: str) -> list[SpeakerProfile]:
         """The speakers a name from `who_they_are` stands for: those it names, or the hosts for "host"."""
         if name == SpeakerRole.host.value:
             return [p for p in self.profiles.values() if p.full and p.part == SpeakerRole.host.value]
         return self.named_in(name)
+
+    def words_of(self, name: str) -> set[str]:
+        """The words of the full names of the speakers `name` stands for (see `called`)."""
+        return {w for p in self.called(name) for w in self._name_terms[(p.episode_id, p.short)]}
 
 
 def who_they_are(question: str) -> str | None:
@@ -95,8 +105,8 @@ class Quotable:
         self.speakers = speakers
         name = who_they_are(question)  # the words of the full names of whom "who is X?" asks about
         # a speaker by that name, else the name as asked (a guest the transcript labels only "Guest")
-        called = {w for p in speakers.called(name) for w in query_terms(p.full)} if name else set()
-        self._people = called or (set(query_terms(name)) if name and name != "host" else set())
+        called = speakers.words_of(name) if name else set()
+        self._people = called or (set(query_terms(name)) if name and name != SpeakerRole.host.value else set())
         self.named = set(query_terms(question))
         self._hosts: dict[str, bool] = {}
 
