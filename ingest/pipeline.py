@@ -220,7 +220,7 @@ def ingest(store: Store, embedder: Embedder, paths: list[Path], *, prune: bool =
         try:
             text = read_text(path)
             source = source_name(path, root)
-            key = file_key(path, text, source, settings, before.get(show_of(source)))
+            key = file_key(path, text, source, settings, before.get(show_of(abspath)))
             same = known.get(abspath) == key  # its stored episodes came from exactly this: no need to parse
             docs = [] if same else parse_text(path, text, source)
         except (ReaderError, OSError, UnicodeError) as exc:
@@ -238,14 +238,14 @@ def ingest(store: Store, embedder: Embedder, paths: list[Path], *, prune: bool =
     after = regulars(_heard(stored, batch))
     shows = {show for show in before.keys() | after.keys() if before.get(show) != after.get(show)}
     for abspath, (path, source) in read.items():
-        if show_of(source) not in shows:  # rare: only a batch that makes someone a show's regular voice
+        if show_of(abspath) not in shows:  # rare: only a batch that makes someone a show's regular voice
             continue
         try:
             text = read_text(path)
             if abspath in unchanged:  # read again: a new regular voice may host its episodes
                 batch += [(doc, text, abspath) for doc in parse_text(path, text, source)]
                 unchanged.remove(abspath)
-            keys[abspath] = file_key(path, text, source, settings, after.get(show_of(source)))
+            keys[abspath] = file_key(path, text, source, settings, after.get(show_of(abspath)))
         except (ReaderError, OSError, UnicodeError) as exc:
             failed[str(path)] = str(exc)
     roots = [str(p.resolve()) for p in paths] if prune else []
@@ -259,20 +259,21 @@ def ingest(store: Store, embedder: Embedder, paths: list[Path], *, prune: bool =
 
 
 def _stored_voices(store: Store) -> list[tuple[str, str, set[str]]]:
-    """(episode id, source, full names heard) of every stored episode: by the names their profiles give, which
+    """(episode id, file path, full names heard) of every stored episode: by the names their profiles give, which
     include speakers a transcript labels by full name."""
     voices: dict[str, set[str]] = {}
     for p in store.speaker_profiles():
         voices.setdefault(p.episode_id, set()).add(p.full or p.short)
-    return [(e.id, e.source, voices.get(e.id, set(e.speakers))) for e in store.episodes()]
+    paths = store.episode_state()
+    return [(e.id, paths[e.id][1], voices.get(e.id, set(e.speakers))) for e in store.episodes()]
 
 
 def _heard(stored: list[tuple[str, str, set[str]]], batch: list[tuple[Document, str, str]]) -> Counter[tuple[str, str]]:
     """Who is heard in how many episodes of each show: the stored episodes and, in their place where re-read,
     this batch's."""
     in_batch = {d.id for d, _, _ in batch}
-    return appearances([(source, voices) for eid, source, voices in stored if eid not in in_batch]
-                       + [(d.source, _voices_of(d)) for d, _, _ in batch])
+    return appearances([(path, voices) for eid, path, voices in stored if eid not in in_batch]
+                       + [(abspath, _voices_of(d)) for d, _, abspath in batch])
 
 
 def _voices_of(doc: Document) -> set[str]:
@@ -304,7 +305,7 @@ def ingest_documents(store: Store, embedder: Embedder, batch: list[tuple[Documen
         if owner != abspath:  # same id from another file: keep both, stably
             doc.id = f"{doc.id}-{hashlib.sha1(abspath.encode()).hexdigest()[:6]}"
         seen_ids[doc.id] = abspath
-        doc.speaker_roles = infer_parts(doc, heard)
+        doc.speaker_roles = infer_parts(doc, heard, abspath)
         h = content_hash(doc, settings)
         if doc.id in state and state[doc.id][0] == h:
             report.skipped.append(doc.id)

@@ -27,18 +27,20 @@ _UNIDENTIFIED = re.compile(r"^\s*(?:unknown|unidentified)(?:\s+speakers?)?\s*$",
 _NAMES_HOST = re.compile(r"\byour (?:co-?)?host,?\s+(?P<name>[A-Z][\w'’-]+)")
 
 
-def show_of(source: str) -> str:
-    """The show an episode belongs to: its folder (one folder per show), or the file for a multi-episode export."""
-    parent = PurePath(source).parent
-    return str(parent) if str(parent) not in ("", ".") else source
+def show_of(path: str) -> str:
+    """The show an episode belongs to: the folder its file is in (one folder per show; the episodes of a
+    multi-episode export share their file's). Given the file's path as stored (absolute), not its name relative to
+    where the ingest started: a show's own folder, ingested itself, leaves its files without a folder in their
+    names, and each had been a show of its own (nobody was a regular voice there)."""
+    return str(PurePath(path).parent)
 
 
 def appearances(episodes: Iterable[tuple[str, Iterable[str]]]) -> Counter[tuple[str, str]]:
-    """(show, full name) -> number of episodes the person speaks in, from (source, full names) per episode."""
+    """(show, full name) -> number of episodes the person speaks in, from (file path, full names) per episode."""
     out: Counter[tuple[str, str]] = Counter()
-    for source, names in episodes:
+    for path, names in episodes:
         for name in set(names):
-            out[(show_of(source), name)] += 1
+            out[(show_of(path), name)] += 1
     return out
 
 
@@ -69,14 +71,16 @@ def _declared(doc: Document) -> dict[str, SpeakerRole]:
     return out
 
 
-def infer_parts(doc: Document, heard: Counter[tuple[str, str]] | None = None) -> dict[str, SpeakerRole]:
-    """Parts for the episode's speakers; `heard` counts each person's episodes per show (see `appearances`)."""
+def infer_parts(doc: Document, heard: Counter[tuple[str, str]] | None = None,
+                path: str | None = None) -> dict[str, SpeakerRole]:
+    """Parts for the episode's speakers; `heard` counts each person's episodes per show (see `appearances`), and
+    `path` is the episode's file (its folder is the show; by default the folder its source name gives)."""
     turns = [s for s in doc.segments if s.kind == Kind.transcript and s.speaker and not _UNIDENTIFIED.match(s.speaker)]
     speakers = list(dict.fromkeys(s.speaker for s in turns))
     declared = _declared(doc)
     if len(speakers) < 2:
         return {s: declared[s] for s in speakers if s in declared}
-    show = show_of(doc.source)
+    show = show_of(path or doc.source)
     recurs = {s: (heard or Counter())[(show, doc.speakers.get(s, s))] >= RECURRING_EPISODES for s in speakers}
     questions = Counter({s: 0 for s in speakers})  # turns that hand the floor over with a question
     for t in turns:

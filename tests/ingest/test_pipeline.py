@@ -280,23 +280,27 @@ def _show_episode(guest: str, guest_asks: bool) -> str:
             f"**Gerhard Lazu:** Yes.\n\n**{guest}:** Thanks for having me, bye.\n")
 
 
-def test_a_voice_that_becomes_regular_rehosts_the_shows_earlier_episodes_in_the_same_ingest(store, tmp_path):
+@pytest.mark.parametrize("root", ["parent", "show"])
+def test_a_voice_that_becomes_regular_rehosts_the_shows_earlier_episodes_in_the_same_ingest(store, tmp_path, root):
     """Episodes added one batch at a time: once Gerhard is heard in a third episode of the show he hosts it, and
-    the earlier episode that had made its guest the host (unchanged on disk) is read again into the same batch."""
+    the earlier episode that had made its guest the host (unchanged on disk) is read again into the same batch.
+    The show is the folder, whether the ingest names its parent or the show's folder itself (whose files then
+    have no folder in their names)."""
     show = tmp_path / "shipit"
     show.mkdir()
     (show / "ep1.md").write_text(_show_episode("Zac Smith", guest_asks=True), encoding="utf-8")
+    ingested = tmp_path if root == "parent" else show
 
     def parts(eid: str) -> dict[str, str]:
         return {p.full: p.part for p in store.speaker_profiles() if p.episode_id == eid}
 
-    first = ingest(store, FakeEmbedder(), [tmp_path])
+    first = ingest(store, FakeEmbedder(), [ingested])
     assert parts("ep1")["Zac Smith"] == "host"  # alone, the evidence points at the guest
     for n, guest in ((2, "Liz Rice"), (3, "Dan Lorenc")):
         (show / f"ep{n}.md").write_text(_show_episode(guest, guest_asks=False), encoding="utf-8")
-    report = ingest(store, FakeEmbedder(), [tmp_path])
+    report = ingest(store, FakeEmbedder(), [ingested])
     assert sorted(report.added) == ["ep2", "ep3"] and report.updated == ["ep1"]
     assert report.index_version == first.index_version + 1  # one batch, one commit: never half of it
     assert parts("ep1") == {"Gerhard Lazu": "host", "Zac Smith": "guest"}
-    again = ingest(store, FakeEmbedder(), [tmp_path])
+    again = ingest(store, FakeEmbedder(), [ingested])
     assert again.added == again.updated == [] and sorted(again.skipped) == ["ep1", "ep2", "ep3"]

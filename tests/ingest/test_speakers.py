@@ -80,8 +80,8 @@ def test_a_monologue_has_no_inferred_parts():
     assert infer_parts(episode([("Ann", "Today a short solo episode about focus.")])) == {}
 
 
-def test_show_is_the_folder_or_the_file():
-    assert show_of("gotime/go-time-1.md") == "gotime"
-    assert show_of("export.txt") == "export.txt"
+def test_show_is_the_folder_the_file_is_in():
+    assert show_of("/data/changelog/gotime/go-time-1.md") == "/data/changelog/gotime"
+    assert show_of("/data/gotime/go-time-2.md") == show_of("/data/gotime/go-time-3.md")  # whatever was ingested
     assert appearances([("a/1.md", ["X", "X"]), ("a/2.md", ["X"]), ("b/1.md", ["X"])]) == Counter(
         {("a", "X"): 2, ("b", "X"): 1})
