@@ -4,7 +4,7 @@ Why: an answer attributes a quote as "Maria Bracho (guest, CTO for LATAM at Red 
 introductions are not answers. The sidecar's `hosts` / `guests` lists (or `speaker_roles`) decide when given.
 Otherwise the evidence is what a listener would use: the host says so ("I'm your host"), opens and closes the
 episode, asks most of the questions, and is heard across the show's episodes; a co-host is another voice heard
-across the show. Everyone else is a guest.
+across the show, who does not thank anyone for having them. Everyone else is a guest.
 """
 from __future__ import annotations
 
@@ -21,6 +21,9 @@ RECURRING_EPISODES = 3
 _SAYS_HOST = re.compile(r"\b(?:I(?:'|’)m|I am|this is)\b[^.?!]{0,40}?\b(?:your|the) (?:co-?)?host\b"
                         r"|\bmy guests? (?:today |this week |on the show )?(?:is|are)\b"
                         r"|\bI have (?:two|three|four|\d) guests\b", re.I)
+# what only a guest says: "Thanks for having me (again)", "Thank you for inviting me" (a guest of a multi-part series
+# is heard in as many episodes as a co-host, and says it in each)
+_SAYS_GUEST = re.compile(r"\b(?:thanks|thank you)(?: so much| again| very much)? for (?:having|inviting) me\b", re.I)
 # a diarizer's bucket for voices it could not tell apart (an announcer, an ad, a clip): no one's part in the episode
 _UNIDENTIFIED = re.compile(r"^\s*(?:unknown|unidentified)(?:\s+speakers?)?\s*$", re.I)
 # what an announcer says of the host: "Please welcome your host, Amit Varma" (the host is the one named)
@@ -81,7 +84,9 @@ def infer_parts(doc: Document, heard: Counter[tuple[str, str]] | None = None,
     if len(speakers) < 2:
         return {s: declared[s] for s in speakers if s in declared}
     show = show_of(path or doc.source)
-    recurs = {s: (heard or Counter())[(show, doc.speakers.get(s, s))] >= RECURRING_EPISODES for s in speakers}
+    says_guest = {t.speaker for t in turns if _SAYS_GUEST.search(t.text)}
+    recurs = {s: (heard or Counter())[(show, doc.speakers.get(s, s))] >= RECURRING_EPISODES and s not in says_guest
+              for s in speakers}
     questions = Counter({s: 0 for s in speakers})  # turns that hand the floor over with a question
     for t in turns:
         questions[t.speaker] += t.text.rstrip(" \"'”’)").endswith("?")

@@ -63,6 +63,17 @@ def test_a_regular_voice_of_the_show_besides_the_host_is_a_co_host():
     assert infer_parts(episode(turns), heard) == {"Ann": P.host, "Cid": P.co_host, "Bob": P.guest}
 
 
+def test_a_guest_of_a_multi_part_series_who_thanks_the_host_stays_a_guest():
+    """Heard in a third episode of the show (part three of an interview), but thanking the host for having them:
+    a guest, not a co-host, and not the host either."""
+    turns = [("Ann", "We're back. This is part three, Sam."), ("Sam", "Thanks for having me again, Ann."),
+             ("Ann", "What happened next?"), ("Sam", "We sold the company."), ("Ann", "Bye.")]
+    heard = appearances([("show/ep%d.md" % i, ["Ann", "Sam"]) for i in range(3)] + [("show/ep3.md", ["Ann"])])
+    assert infer_parts(episode(turns), heard) == {"Ann": P.host, "Sam": P.guest}
+    turns[1] = ("Sam", "Good to be back, Ann.")  # a regular voice greets: a co-host
+    assert infer_parts(episode(turns), heard) == {"Ann": P.host, "Sam": P.co_host}
+
+
 def test_sidecar_lists_decide_by_short_or_full_name():
     doc = episode(INTERVIEW, meta={"hosts": ["Bob Smith"], "guests": "Ann"},
                   speakers={"Ann": "Ann Lee", "Bob": "Bob Smith"})
