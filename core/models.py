@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 from enum import Enum
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, computed_field
 
 
 class Kind(str, Enum):
@@ -192,6 +192,24 @@ class Citation(BaseModel):
     quote_char_start: int | None = Field(default=None, description="the excerpt's characters in the source file")
     quote_char_end: int | None = None
     themes: list[str] = Field(default_factory=list)
+
+    # who said it, in the words both the answer's text (search.answer.compose) and the web page show
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def who(self) -> str:
+        """"Maria Bracho", "An unlabelled speaker" (speech without speaker labels), "The episode's write-up",
+        "A discussion thread" or "Notes"."""
+        if self.kind == Kind.transcript:
+            return (self.speaker_name or self.speaker) if self.speaker else "An unlabelled speaker"
+        return {Kind.summary: "The episode's write-up", Kind.discussion: "A discussion thread"}.get(self.kind, "Notes")
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def about(self) -> str:
+        """The speaker's part and title in the episode ("guest, CTO for LATAM at Red Hat"), or ""."""
+        if self.kind != Kind.transcript or not self.speaker:
+            return ""
+        return ", ".join(x for x in (self.speaker_role.value if self.speaker_role else None, self.speaker_title) if x)
 
 
 class Point(BaseModel):

@@ -224,15 +224,10 @@
     ui.results.append(el("ol", { class: "list" }, hits.map((h) => el("li", {}, passageCard(h, ts)))));
   }
 
-  /** "Maria Bracho · guest, CTO for LATAM at Red Hat", "Unlabelled speaker" for speech without speaker labels,
-   *  or "Notes" / "Episode write-up" for unspoken text. */
+  /** "Maria Bracho" · "guest, CTO for LATAM at Red Hat": the citation's `who` and `about`, the words the
+   *  answer's own text uses ("An unlabelled speaker", "The episode's write-up", "Notes"...). */
   function citedWho(c) {
-    if (c.kind === "transcript" && c.speaker) {
-      const about = [c.speaker_role, c.speaker_title].filter(Boolean).join(", ");
-      return { name: c.speaker_name || fullName(c.episode.id, c.speaker), about };
-    }
-    const kinds = { transcript: "Unlabelled speaker", summary: "Episode write-up", discussion: "Discussion thread" };
-    return { name: kinds[c.kind] || "Notes", about: "" };
+    return { name: c.who, about: c.about };
   }
 
   function citeButton(c, ts) {

@@ -114,17 +114,7 @@ def short_title(title: str, longest: int = 40) -> str:
 def attribution(c: Citation) -> str:
     """"Maria Bracho (guest, CTO for LATAM at Red Hat), in “Episode” at 00:12:24", "An unlabelled speaker, in
     “Episode” at 00:14:06" (a transcript without speaker labels) or "Notes, “Title”"."""
-    if c.kind == Kind.transcript and c.speaker:
-        about = ", ".join(x for x in (c.speaker_role.value if c.speaker_role else None, c.speaker_title) if x)
-        who = f"{c.speaker_name or c.speaker}" + (f" ({about})" if about else "")
-    elif c.kind == Kind.transcript:  # speech without speaker labels (a Whisper transcript)
-        who = "An unlabelled speaker"
-    elif c.kind == Kind.summary:
-        who = "The episode's write-up"
-    elif c.kind == Kind.discussion:
-        who = "A discussion thread"
-    else:
-        who = "Notes"
+    who = c.who + (f" ({c.about})" if c.about else "")
     at = f" at {c.at}" if c.at else ""
     return f"{who}, in “{short_title(c.episode.title)}”{at}"
 
