@@ -70,8 +70,15 @@ _KINDS: list[tuple[SentenceRole, list[str]]] = [
         "appreciate you", "appreciate it", "appreciate your time", "appreciate that", "grateful for your time",
         "thank you so much"]),
 ]
+# a request that hands the floor over as a question does: "Tell us your take on that.", "So walk me through it."
+_LEAD = {"LOWER": {"IN": ["so", "and", "now", "but", "okay", "ok", "well", "please", "maybe", "just"]}, "OP": "?"}
+_PROMPTS = [[_LEAD, {"LOWER": {"IN": ["tell", "walk", "give", "take", "remind"]}}, {"LOWER": {"IN": ["us", "me"]}}],
+            [_LEAD, {"LOWER": "talk"}, {"LOWER": {"IN": ["to", "about", "us", "me", "a"]}}],
+            [_LEAD, {"LOWER": {"IN": ["explain", "describe"]}}],
+            [_LEAD, {"LOWER": "help"}, {"LOWER": {"IN": ["us", "me"]}}, {"LOWER": "understand"}]]
 # phrases that open a sentence of that kind: "Hi, Alexis." and "I am Maria Bracho." (a name right after "I'm")
 _OPENING: list[tuple[SentenceRole, list[list[dict]]]] = [
+    (SentenceRole.question, _PROMPTS),
     (SentenceRole.greeting, [[{"LOWER": {"IN": sorted(_OPENERS)}}]]),
     (SentenceRole.thanks, _phrases("thanks", "thank you")),
     (SentenceRole.introduction, [
@@ -129,7 +136,7 @@ def sentence_kind(doc: Doc) -> SentenceRole:
         first = next(i for i, t in enumerate(doc) if not (t.is_punct or t.is_space))
         if start == first:
             role = SentenceRole(nlp().vocab.strings[match_id])
-            if role == SentenceRole.introduction or len(words) <= OTHER_WORDS:
+            if role in (SentenceRole.introduction, SentenceRole.question) or len(words) <= OTHER_WORDS:
                 return role
     return SentenceRole.content
 

@@ -103,3 +103,23 @@ def test_without_known_parts_a_question_the_speaker_goes_on_to_answer_is_content
     assert got["Why does that matter?"] == R.content  # she answers it in the next sentence
     assert got["Is it different at scale?"] == R.question  # it ends the turn: the floor is handed over
     assert got["How do you give them that context?"] == R.question
+
+
+REQUEST = """    Alexis: Welcome to the podcast. I’m your host, Alexis Monville. My guest today is Maria.
+
+    Maria: Hi, Alexis. Trust is built when you keep small promises to your team every week.
+
+    Alexis: I keep reading about open source. Is it a new thing? Is it an evolution of what came before? Tell us your take on that.
+
+    Maria: Open source means sharing the foundations so that everyone can build on them together. Tell me about it, it took years.
+"""
+
+
+def test_a_request_that_hands_the_floor_over_asks_as_a_question_does():
+    """"Is it a new thing? … Tell us your take on that.": the turn asks, its questions are no one's content; a
+    guest's "Tell me about it" is said, not asked."""
+    got = {text: role for _, text, role in roles(REQUEST)}
+    assert got["Tell us your take on that."] == R.question
+    assert got["Is it a new thing?"] == R.question and got["I keep reading about open source."] == R.question
+    assert got["Tell me about it, it took years."] == R.content
+    assert got["Open source means sharing the foundations so that everyone can build on them together."] == R.content

@@ -24,6 +24,12 @@ CASES = [
     ("This episode is brought to you by our friends at Fastly.", R.sponsor),
     ("Could you start by sharing how you typically introduce yourself?", R.question),
     ("So a question I ask everyone: do you use Stellafai to build Stellafai?.", R.question),
+    # a request hands the floor over as a question does, at any length
+    ("Tell us your guys' take on that thing.", R.question),
+    ("So walk me through how the platform team went from three engineers to two hundred over those years.", R.question),
+    ("Help us understand the trade-off there.", R.question),
+    ("I told them about it last year, and they walked me through the plan.", R.content),
+    ("Tell you what, it was hard.", R.content),
     ("Sure.", R.filler),
     ("Yeah, yeah, absolutely.", R.filler),
     ("That’s right.", R.filler),
