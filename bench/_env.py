@@ -22,9 +22,12 @@ from core.settings import Settings  # noqa: E402
 RESULTS = REPO / "bench" / "results"
 SHARED = REPO.parent / "shared"  # ../shared beside the repository (a worktree beside main finds the same one)
 DEV = SHARED / "eval" / "dev.jsonl"
-# the question sets in bench/data: the fresh ones (written by people who never saw the system) are held out
+# the question sets in bench/data: the fresh ones (written by people who never saw the system) are held out; the
+# Changelog ones ask about other podcasts, each answered by its own store (bench/shows.py), not the default corpus
 FRESH_SETS = sorted((REPO / "bench" / "data").glob("questions_fresh_*.jsonl"))
-TUNING_SETS = [DEV] + [p for p in sorted((REPO / "bench" / "data").glob("questions_*.jsonl")) if p not in FRESH_SETS]
+SHOW_SETS = sorted((REPO / "bench" / "data").glob("questions_changelog_*.jsonl"))
+TUNING_SETS = [DEV] + [p for p in sorted((REPO / "bench" / "data").glob("questions_*.jsonl"))
+                       if p not in FRESH_SETS and p not in SHOW_SETS]
 
 
 def machine() -> dict:
