@@ -18,7 +18,7 @@ from text.sentences import ELLIPSIS, sentence_spans
 
 MAX_WORDS = 60  # an excerpt is read at a glance; a single longer sentence stands alone
 MIN_WORDS = 8  # below this a sentence says too little to stand as a point ("It's fun.")
-CONTEXT_WORDS = 40  # a key sentence takes its closest neighbours, whatever they say, up to this many words
+CONTEXT_WORDS = 25  # a key sentence takes its closest neighbours, whatever they say, up to this many words
 BELONGS = 0.4  # cosine between a neighbour and the key sentence from which it continues the same thought
 
 _SPACE = re.compile(r"\s+")
@@ -115,8 +115,10 @@ def grow(key: int, us: list[Unit], vectors: np.ndarray, terms: list[set[str]]) -
     """The span of units around the key sentence that belongs with it, while it fits MAX_WORDS: a sentence
     that announces the next (a colon, a question the speaker answers) takes it, past MAX_WORDS by that one
     sentence if it must, and an excerpt never ends on one; a list is taken whole or left out; a key sentence takes its
-    closer neighbours up to CONTEXT_WORDS (a quote needs its context to be read alone: on the development sets
-    the first point held the gold quote 0.26 -> 0.31 of the time going from 20 to 40 words); then a neighbour
+    closer neighbours up to CONTEXT_WORDS (a quote needs some context to be read alone, but judges count what
+    does not help: against 40 words, 25 was preferred on 16 questions to 11 over three fresh sets, with about a
+    fifth less noise and as useful, although the development sets' first points hold the gold quote a little less
+    often, 314 -> 299 of 687; bench/README.md, rounds 25-27); then a neighbour
     joins if it is close in meaning to the key sentence or holds a question word the excerpt lacks (`terms`:
     the question words each unit holds)."""
     first = last = key
