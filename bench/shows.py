@@ -1,4 +1,4 @@
-"""Answers on podcasts no rule was written for: nine Changelog shows, each its own store, each with a question set
+"""Answers on podcasts no rule was written for: eleven Changelog shows, each its own store, each with a question set
 written by a helper who read only those transcripts (`bench/data/questions_changelog_*.jsonl`).
 
 For each show the script copies its 12–13 transcripts from `../shared/corpora/changelog/<show>/` into a folder of
@@ -33,6 +33,8 @@ SHOWS: dict[str, tuple[str, list[str]]] = {
     "rc": ("rfc", [f"request-for-commits-{n}.md" for n in range(1, 13)]),
     "bs": ("brainscience", [f"brain-science-{n}.md" for n in range(10, 22)]),
     "bt": ("bigtent", [*(f"big-tent-s1e{n}.md" for n in range(0, 11)), "big-tent-s2e1.md"]),
+    "bk": ("backstage", [f"backstage-{n}.md" for n in range(1, 13)]),
+    "sp": ("spotlight", [f"spotlight-{n}.md" for n in range(1, 13)]),
 }
 
 
