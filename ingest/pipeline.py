@@ -164,13 +164,13 @@ def code_fingerprint() -> str:
     return digest.hexdigest()
 
 
-def file_key(path: Path, text: str, source: str, settings: tuple, regular: list[str] | None = None) -> str:
-    """What a file's episodes depend on: its text, its name in the index, its sidecar and chapter files, the
-    reading code, the ingest settings and its show's regular voices (who hosts depends on them). Equal keys mean
-    equal episodes, so the file need not be parsed."""
+def file_key(path: Path, digest: str, source: str, settings: tuple, regular: list[str] | None = None) -> str:
+    """What a file's episodes depend on: its text (`digest`, its `text_key`), its name in the index, its sidecar and
+    chapter files, the reading code, the ingest settings and its show's regular voices (who hosts depends on
+    them). Equal keys mean equal episodes, so the file need not be parsed."""
     extras = [p for p in (sidecar_path(path), chapter_file(path))
               if p is not None and p.exists() and p != path]
-    payload = json.dumps([text_key(text), source, [(p.name, hashlib.sha256(p.read_bytes()).hexdigest()) for p in extras],
+    payload = json.dumps([digest, source, [(p.name, hashlib.sha256(p.read_bytes()).hexdigest()) for p in extras],
                           CHUNKER_VERSION, code_fingerprint(), *settings, *([regular] if regular else [])])
     return hashlib.sha256(payload.encode()).hexdigest()
 
@@ -211,48 +211,50 @@ def ingest(store: Store, embedder: Embedder, paths: list[Path], *, prune: bool =
     stored = _stored_voices(store)
     before = regulars(_heard(stored, []))
     keys: dict[str, str] = {}
-    read: dict[str, tuple[Path, str]] = {}  # abspath -> (path, source name) of every file read (not its text)
-    unchanged: list[str] = []
+    read: dict[str, tuple[Path, str, str]] = {}  # abspath -> (path, source name, text digest) of every file read
+    unchanged: set[str] = set()
     files = discover(paths)
     for path in Stage("reading", len(files), "file", progress and len(files) >= 20, on_progress).iterate(files):
         root = next((p for p in paths if p.is_dir() and path.is_relative_to(p)), None)
         abspath = str(path.resolve())
         try:
             text = read_text(path)
+            digest = text_key(text)
             source = source_name(path, root)
-            key = file_key(path, text, source, settings, before.get(show_of(abspath)))
+            key = file_key(path, digest, source, settings, before.get(show_of(abspath)))
             same = known.get(abspath) == key  # its stored episodes came from exactly this: no need to parse
             docs = [] if same else parse_text(path, text, source)
         except (ReaderError, OSError, UnicodeError) as exc:
             failed[str(path)] = str(exc)
             continue
-        read[abspath] = (path, source)
-        first = first_with.setdefault(text_key(text), str(path))
+        read[abspath] = (path, source, digest)
+        first = first_with.setdefault(digest, str(path))
         if first != str(path):  # both are indexed (distinct ids); the user hears about it
             duplicates[str(path)] = first
         if same:
-            unchanged.append(abspath)
+            unchanged.add(abspath)
             continue
         keys[abspath] = key
         batch += [(doc, text, abspath) for doc in docs]
     after = regulars(_heard(stored, batch))
     shows = {show for show in before.keys() | after.keys() if before.get(show) != after.get(show)}
-    for abspath, (path, source) in read.items():
+    for abspath, (path, source, digest) in read.items():
         if show_of(abspath) not in shows:  # rare: only a batch that makes someone a show's regular voice
             continue
         try:
-            text = read_text(path)
-            if abspath in unchanged:  # read again: a new regular voice may host its episodes
+            if abspath in unchanged:  # read again (only these were not parsed): a new regular voice may host them
+                text = read_text(path)
+                digest = text_key(text)
                 batch += [(doc, text, abspath) for doc in parse_text(path, text, source)]
                 unchanged.remove(abspath)
-            keys[abspath] = file_key(path, text, source, settings, after.get(show_of(abspath)))
+            keys[abspath] = file_key(path, digest, source, settings, after.get(show_of(abspath)))
         except (ReaderError, OSError, UnicodeError) as exc:
             failed[str(path)] = str(exc)
     roots = [str(p.resolve()) for p in paths] if prune else []
     report = ingest_documents(store, embedder, batch, prune_roots=roots, max_words=max_words, min_words=min_words,
                               sentence_vectors=sentence_vectors, batch_size=batch_size, progress=progress,
-                              tagger=tagger, on_progress=on_progress, file_keys=keys, unchanged_files=unchanged,
-                              heard=_heard(stored, batch))
+                              tagger=tagger, on_progress=on_progress, file_keys=keys,
+                              unchanged_files=sorted(unchanged), heard=_heard(stored, batch))
     report.failed.update(failed)
     report.duplicates.update(duplicates)
     return report

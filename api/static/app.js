@@ -224,28 +224,20 @@
     ui.results.append(el("ol", { class: "list" }, hits.map((h) => el("li", {}, passageCard(h, ts)))));
   }
 
-  /** "Maria Bracho" · "guest, CTO for LATAM at Red Hat": the citation's `who` and `about`, the words the
-   *  answer's own text uses ("An unlabelled speaker", "The episode's write-up", "Notes"...). */
-  function citedWho(c) {
-    return { name: c.who, about: c.about };
-  }
-
   function citeButton(c, ts) {
-    const who = citedWho(c).name;
     return el("button", { type: "button", class: "cite", "data-n": c.n,
-      "aria-label": `Citation ${c.n}: ${who}, ${c.episode.title}, show in context`,
+      "aria-label": `Citation ${c.n}: ${c.who}, ${c.episode.title}, show in context`,
       onclick: () => openContext(c.chunk_id, ts) }, String(c.n));
   }
 
   /** One key point: the excerpt as a quote, then who said it, in which episode, when. */
   function pointCard(p, ts) {
-    const c = p.citation;
-    const who = citedWho(c);
+    const c = p.citation;  // `who` ("Maria Bracho") and `about` ("guest, CTO for LATAM at Red Hat") come from /ask
     return el("li", { class: "point" },
       el("blockquote", { class: "point-text" }, highlight(p.text, ts)),
       el("div", { class: "meta point-meta" }, citeButton(c, ts),
-        el("span", { class: c.speaker ? "speaker" : "section" }, who.name),
-        who.about ? el("span", { class: "about" }, who.about) : null,
+        el("span", { class: c.speaker ? "speaker" : "section" }, c.who),
+        c.about ? el("span", { class: "about" }, c.about) : null,
         episodeButton(c.episode),
         timeNode(c.episode.id, c.at || c.start, seconds(c.at || c.start))));
   }
